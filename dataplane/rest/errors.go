@@ -91,6 +91,9 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	h.Set("x-ms-error-code", e.Code)
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", "Bearer")
+	}
 	body, _ := json.Marshal(e) // only strings: cannot fail
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.status)
