@@ -51,6 +51,9 @@ func TestAuthFailures(t *testing.T) {
 			tok := tt.token(e.srv.URL + target)
 			r := e.send(req{method: http.MethodPost, target: target, contentType: "text/plain", body: "x", token: &tok})
 			wantError(t, r, http.StatusUnauthorized, CodeUnauthorized, "", tt.msg)
+			if got := r.header.Get("WWW-Authenticate"); got != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+			}
 			if len(tok) > 10 && strings.Contains(string(r.body), tok) {
 				t.Errorf("the response echoes the token: %s", r.body)
 			}

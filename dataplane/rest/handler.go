@@ -92,7 +92,7 @@ func (h *handler) register(routes []route) {
 	for _, p := range paths {
 		h.mux.Handle(p, h.methodNotAllowed(allow[p]))
 	}
-	h.mux.Handle("/", h.fallback(OpUnknown, &apiError{
+	h.mux.Handle("/", h.fallback(&apiError{
 		status:  http.StatusNotFound,
 		Code:    CodeNotFound,
 		Message: "No REST operation matches this path.",
@@ -110,20 +110,20 @@ func (h *handler) methodNotAllowed(methods []string) http.Handler {
 		Code:    CodeMethodNotAllowed,
 		Message: "The method is not allowed on this path; allowed: " + allow + ".",
 	}
-	inner := h.fallback(OpUnknown, e)
+	inner := h.fallback(e)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 		inner.ServeHTTP(w, r)
 	})
 }
 
-// fallback answers every request with e, without authentication: it touches nothing.
-func (h *handler) fallback(op string, e *apiError) http.Handler {
+// fallback answers every request with e, observed as OpUnknown. It needs no token: it touches nothing.
+func (h *handler) fallback(e *apiError) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		writeError(rec, e)
-		h.record(op, rec, start)
+		h.record(OpUnknown, rec, start)
 	})
 }
 
