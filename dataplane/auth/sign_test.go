@@ -18,7 +18,6 @@ import (
 // Test fixtures shared by the verification tests and benchmarks.
 var (
 	testNow       = time.Unix(1_700_000_000, 0)
-	testEndpoint  = mustURL("https://wps.example.com")
 	testPrimary   = "primary-key-0123456789ABCDEFGHIJKLMNOPQRSTUV="
 	testSecondary = "secondary-key-0123456789ABCDEFGHIJKLMNOPQRS="
 )
