@@ -1,0 +1,193 @@
+// Package gateway serves Azure Web PubSub clients: the WebSocket upgrade with its authentication and
+// subprotocol negotiation, connections with their groups, users and permissions, fan-out of messages,
+// keepalive, and the Service that the REST API drives.
+//
+// Concurrency: every exported method is safe for concurrent use. A connection has one reader goroutine
+// (for its lifetime) and at most one writer goroutine (only while it has frames to write). Fan-out never
+// blocks on a socket: each connection has a bounded queue, and a connection that cannot keep up is
+// disconnected. Lock order: Conn.mu, then index shard locks, then connSet.mu, then Conn.out.mu.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kwps/kwps/dataplane/auth"
+	"github.com/kwps/kwps/dataplane/hubconfig"
+)
+
+// Options configure a Gateway. Zero limits take the defaults documented on each field.
+type Options struct {
+	// Hubs is the hub configuration (required).
+	Hubs *hubconfig.Store
+	// Verifier checks client tokens (required).
+	Verifier *auth.Verifier
+	// Events is the upstream event handler client; nil means no hub has event handlers.
+	Events Events
+	// Observer receives metrics events; nil ignores them.
+	Observer Observer
+	// Logger; nil uses slog.Default().
+	Logger *slog.Logger
+
+	// MaxMessageBytes bounds a client message, fragments included (default 1 MiB; bigger closes 1009).
+	MaxMessageBytes int
+	// MaxGroupsPerConnection bounds the groups one connection is in (default 1000).
+	MaxGroupsPerConnection int
+	// MaxQueueMessages and MaxQueueBytes bound a connection's outbound queue (defaults 4096 and 8 MiB);
+	// a connection whose queue overflows is disconnected as a slow consumer.
+	MaxQueueMessages int
+	MaxQueueBytes    int
+	// WriteTimeout bounds one socket write (default 10 s); a write that takes longer disconnects the
+	// connection as a slow consumer.
+	WriteTimeout time.Duration
+	// KeepAliveGrace is how long past two keepalive intervals a silent client is kept (default 10 s).
+	KeepAliveGrace time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = 1 << 20
+	}
+	if o.MaxGroupsPerConnection == 0 {
+		o.MaxGroupsPerConnection = 1000
+	}
+	if o.MaxQueueMessages == 0 {
+		o.MaxQueueMessages = 4096
+	}
+	if o.MaxQueueBytes == 0 {
+		o.MaxQueueBytes = 8 << 20
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.KeepAliveGrace == 0 {
+		o.KeepAliveGrace = 10 * time.Second
+	}
+}
+
+// Gateway holds this process's connections, by hub.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	metrics metrics
+
+	hubsMu sync.RWMutex
+	hubs   map[string]*hub
+
+	draining bool // guarded by hubsMu: no new connections are accepted
+	conns    sync.WaitGroup
+}
+
+// hub is the state of one hub in this process.
+type hub struct {
+	name   string
+	conns  connIndex
+	groups setIndex
+	users  setIndex
+}
+
+// New returns a Gateway. Call Run to start keepalive.
+func New(o Options) *Gateway {
+	o.setDefaults()
+	return &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, hubs: map[string]*hub{}}
+}
+
+// Run sends keepalive pings and closes dead connections until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			g.keepalive(now)
+		}
+	}
+}
+
+// Drain stops accepting connections and closes every connection with a close that advises the
+// client to reconnect (1012), then waits for them to end or ctx to expire.
+func (g *Gateway) Drain(ctx context.Context) error {
+	g.hubsMu.Lock()
+	g.draining = true
+	g.hubsMu.Unlock()
+	for _, h := range g.hubList() {
+		h.conns.each(nil, func(c *Conn) { c.Close(closeShutdown) })
+	}
+	done := make(chan struct{})
+	go func() { g.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, h := range g.hubList() {
+			h.conns.each(nil, func(c *Conn) { c.abort(closeShutdown) })
+		}
+		return ctx.Err()
+	}
+}
+
+// Connections returns the number of connections of hub in this process.
+func (g *Gateway) Connections(hubName string) int {
+	if h := g.lookupHub(hubName); h != nil {
+		return h.conns.len()
+	}
+	return 0
+}
+
+func (g *Gateway) lookupHub(name string) *hub {
+	g.hubsMu.RLock()
+	h := g.hubs[name]
+	g.hubsMu.RUnlock()
+	return h
+}
+
+// hubFor returns name's hub, creating it; nil while draining.
+func (g *Gateway) hubFor(name string) *hub {
+	if h := g.lookupHub(name); h != nil {
+		return h
+	}
+	g.hubsMu.Lock()
+	defer g.hubsMu.Unlock()
+	if g.draining {
+		return nil
+	}
+	h := g.hubs[name]
+	if h == nil {
+		h = &hub{name: name}
+		g.hubs[name] = h
+	}
+	return h
+}
+
+func (g *Gateway) hubList() []*hub {
+	g.hubsMu.RLock()
+	defer g.hubsMu.RUnlock()
+	list := make([]*hub, 0, len(g.hubs))
+	for _, h := range g.hubs {
+		list = append(list, h)
+	}
+	return list
+}
+
+// newConnectionID returns a random, URL-safe connection ID.
+func newConnectionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ended is called once per registered connection, after its read loop ended.
+func (g *Gateway) ended(c *Conn, cause closeCause) {
+	g.metrics.closed(c, cause.category)
+	g.disconnected(c, cause)
+	g.conns.Done()
+}
