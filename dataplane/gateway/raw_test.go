@@ -94,4 +94,3 @@ func TestRawClientsReceiveServerMessages(t *testing.T) {
 		}
 	}
 }
-

@@ -47,7 +47,7 @@ type Request struct {
 	HasAckID   bool
 	NoEcho     bool // SendToGroup
 	SequenceID uint64
-	Payload         // SendToGroup, Event
+	Payload    // SendToGroup, Event
 }
 
 // Limits of client messages.
