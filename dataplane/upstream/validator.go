@@ -45,6 +45,8 @@ type ValidationResult struct {
 	Ready bool
 	// Message says why the hub is not ready; it names URLs redacted and never holds a secret.
 	Message string
+	// Pending is true while some URL has not been checked yet and none failed.
+	Pending bool
 }
 
 // Validator keeps the event handlers of a set of hubs validated, for `kwps serve`: each distinct URL of
@@ -180,9 +182,11 @@ func (v *Validator) Run(ctx context.Context) error {
 	for {
 		reports, wait := v.step(ctx, &wg)
 		for _, r := range reports {
-			if r.Ready {
+			switch {
+			case r.Ready:
 				v.log.Info("event handlers validated", "hub", r.Hub.Name)
-			} else {
+			case r.Pending:
+			default:
 				v.log.Warn("event handlers not validated", "hub", r.Hub.Name, "message", r.Message)
 			}
 			if v.o.Report != nil {
@@ -221,10 +225,10 @@ func (v *Validator) step(ctx context.Context, wg *sync.WaitGroup) ([]ValidationR
 			wg.Add(1)
 			go v.check(ctx, wg, st.hub.Name, t)
 		}
-		ready, message := st.evaluate()
+		ready, pending, message := st.evaluate()
 		if !st.reported || ready != st.ready || message != st.message {
 			st.reported, st.ready, st.message = true, ready, message
-			reports = append(reports, ValidationResult{Hub: st.hub, Ready: ready, Message: message})
+			reports = append(reports, ValidationResult{Hub: st.hub, Ready: ready, Message: message, Pending: pending})
 		}
 	}
 	return reports, wait
@@ -261,13 +265,13 @@ func (v *Validator) nudge() {
 }
 
 // evaluate derives a hub's readiness from its targets' latest results.
-func (st *hubState) evaluate() (bool, string) {
+func (st *hubState) evaluate() (ready, pending bool, message string) {
 	var first error
-	failing, pending := 0, 0
+	failing, unchecked := 0, 0
 	for _, t := range st.targets {
 		switch {
 		case !t.checked:
-			pending++
+			unchecked++
 		case t.err != nil:
 			if first == nil {
 				first = t.err
@@ -277,13 +281,13 @@ func (st *hubState) evaluate() (bool, string) {
 	}
 	switch {
 	case failing == 1:
-		return false, first.Error()
+		return false, false, first.Error()
 	case failing > 1:
-		return false, first.Error() + " (and " + strconv.Itoa(failing-1) + " more failing event handler URLs)"
-	case pending > 0:
-		return false, "validating event handler URLs"
+		return false, false, first.Error() + " (and " + strconv.Itoa(failing-1) + " more failing event handler URLs)"
+	case unchecked > 0:
+		return false, true, "validating event handler URLs"
 	}
-	return true, ""
+	return true, false, ""
 }
 
 // find returns the target with key, or nil; st may be nil.
