@@ -42,11 +42,3 @@ func (l *logFlags) logger() (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("--log-format %q: use json or text", l.format)
 }
-
-// envDefault returns the environment variable's value, or def.
-func envDefault(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}

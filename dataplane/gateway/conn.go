@@ -88,37 +88,36 @@ func (c *Conn) info() ConnectionInfo {
 	return ConnectionInfo{ConnectionID: c.id, UserID: c.userID, HasUserID: c.hasUser}
 }
 
-// join adds the connection to group. It reports whether it was not a member already.
-func (c *Conn) join(group string) (bool, error) {
+// join adds the connection to group; joining a group twice is not an error.
+func (c *Conn) join(group string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
-		return false, errClosed
+		return errClosed
 	}
 	if _, ok := c.groups[group]; ok {
-		return false, nil
+		return nil
 	}
 	if len(c.groups) >= c.g.opts.MaxGroupsPerConnection {
-		return false, fmt.Errorf("%w (at most %d)", errTooManyGroups, c.g.opts.MaxGroupsPerConnection)
+		return fmt.Errorf("%w (at most %d)", errTooManyGroups, c.g.opts.MaxGroupsPerConnection)
 	}
 	if c.groups == nil {
 		c.groups = make(map[string]struct{}, 1)
 	}
 	c.groups[group] = struct{}{}
 	c.hub.groups.add(group, c)
-	return true, nil
+	return nil
 }
 
-// leave removes the connection from group and reports whether it was a member.
-func (c *Conn) leave(group string) bool {
+// leave removes the connection from group, if it is a member.
+func (c *Conn) leave(group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.groups[group]; !ok {
-		return false
+		return
 	}
 	delete(c.groups, group)
 	c.hub.groups.remove(group, c)
-	return true
 }
 
 // leaveAll removes the connection from every group.

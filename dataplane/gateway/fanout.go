@@ -136,7 +136,7 @@ func (g *Gateway) AddConnectionToGroup(_ context.Context, hubName, group, connec
 	if c == nil {
 		return ErrConnectionNotFound
 	}
-	if _, err := c.join(group); err != nil && !errors.Is(err, errClosed) {
+	if err := c.join(group); err != nil && !errors.Is(err, errClosed) {
 		return err
 	}
 	return nil
@@ -162,7 +162,7 @@ func (g *Gateway) RemoveConnectionFromAllGroups(_ context.Context, hubName, conn
 func (g *Gateway) AddUserToGroup(_ context.Context, hubName, group, userID string) error {
 	if h := g.lookupHub(hubName); h != nil {
 		for _, c := range h.users.members(userID) {
-			if _, err := c.join(group); errors.Is(err, errTooManyGroups) {
+			if err := c.join(group); errors.Is(err, errTooManyGroups) {
 				return err
 			}
 		}
@@ -199,7 +199,7 @@ func (g *Gateway) AddConnectionsToGroups(_ context.Context, hubName string, grou
 				return
 			}
 			for _, group := range groups {
-				if _, e := c.join(group); errors.Is(e, errTooManyGroups) && err == nil {
+				if e := c.join(group); errors.Is(e, errTooManyGroups) && err == nil {
 					err = e
 				}
 			}

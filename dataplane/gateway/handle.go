@@ -123,7 +123,7 @@ func (c *Conn) requestJoin(group string) error {
 	if !c.allowed(PermJoinLeaveGroup, group) {
 		return &ackError{ackForbidden, fmt.Sprintf("The client does not have permission to join group '%s'.", group)}
 	}
-	if _, err := c.join(group); err != nil {
+	if err := c.join(group); err != nil {
 		return &ackError{ackBadRequest, err.Error()}
 	}
 	return nil

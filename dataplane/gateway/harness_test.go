@@ -152,7 +152,7 @@ func (c *client) read() ([]byte, ws.OpCode) {
 
 func (c *client) tryRead(timeout time.Duration) ([]byte, ws.OpCode, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
-	defer c.conn.SetReadDeadline(time.Time{})
+	defer func() { _ = c.conn.SetReadDeadline(time.Time{}) }()
 	return wsutil.ReadServerData(struct {
 		io.Reader
 		io.Writer

@@ -20,30 +20,28 @@ type connSet struct {
 	snap    []*Conn // nil when members changed since it was built
 }
 
-func (s *connSet) add(c *Conn) bool {
+func (s *connSet) add(c *Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.members[c]; ok {
-		return false
+		return
 	}
 	if s.members == nil {
 		s.members = make(map[*Conn]struct{}, 1)
 	}
 	s.members[c] = struct{}{}
 	s.snap = nil
-	return true
 }
 
-// remove reports whether c was a member and how many members remain.
-func (s *connSet) remove(c *Conn) (removed bool, left int) {
+// remove takes c out and returns how many members remain.
+func (s *connSet) remove(c *Conn) (left int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.members[c]; !ok {
-		return false, len(s.members)
+	if _, ok := s.members[c]; ok {
+		delete(s.members, c)
+		s.snap = nil
 	}
-	delete(s.members, c)
-	s.snap = nil
-	return true, len(s.members)
+	return len(s.members)
 }
 
 // snapshot returns the members; the slice is shared and must not be modified.
@@ -58,12 +56,6 @@ func (s *connSet) snapshot() []*Conn {
 		s.snap = snap
 	}
 	return s.snap
-}
-
-func (s *connSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.members)
 }
 
 // setIndex maps a key (group name, user ID) to its connSet, sharded by key. Empty sets are removed.
@@ -82,8 +74,8 @@ func (x *setIndex) get(key string) *connSet {
 	return s
 }
 
-// add puts c into key's set and reports whether it was not there yet.
-func (x *setIndex) add(key string, c *Conn) bool {
+// add puts c into key's set.
+func (x *setIndex) add(key string, c *Conn) {
 	sh := &x.shards[shardOf(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -95,23 +87,21 @@ func (x *setIndex) add(key string, c *Conn) bool {
 		s = &connSet{}
 		sh.sets[key] = s
 	}
-	return s.add(c)
+	s.add(c)
 }
 
 // remove takes c out of key's set, dropping the set when it becomes empty.
-func (x *setIndex) remove(key string, c *Conn) bool {
+func (x *setIndex) remove(key string, c *Conn) {
 	sh := &x.shards[shardOf(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	s := sh.sets[key]
 	if s == nil {
-		return false
+		return
 	}
-	removed, left := s.remove(c)
-	if left == 0 {
+	if s.remove(c) == 0 {
 		delete(sh.sets, key)
 	}
-	return removed
 }
 
 // members returns key's members (shared, read-only) or nil.

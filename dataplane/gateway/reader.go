@@ -62,11 +62,6 @@ func putMsgBuf(b []byte) {
 	}
 }
 
-// errClose ends the read loop with a close frame of the given cause.
-type errClose struct{ cause closeCause }
-
-func (e *errClose) Error() string { return e.cause.reason }
-
 // readLoop reads frames until the connection ends, then tears the connection down. It is the only
 // goroutine that reads from the socket.
 func (c *Conn) readLoop(r io.Reader) {

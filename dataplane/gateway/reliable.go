@@ -2,7 +2,7 @@ package gateway
 
 // sendSequenced queues a data message for a reliable connection: it gets the next sequenceId, and its
 // per-connection head (and tail) wrap the shared body.
-func (c *Conn) sendSequenced(body []byte, expires int64) bool {
+func (c *Conn) sendSequenced(body []byte, expires int64) {
 	cd := codecs[c.kind]
 	q := &c.out
 	q.mu.Lock()
@@ -19,7 +19,7 @@ func (c *Conn) sendSequenced(body []byte, expires int64) bool {
 	if start {
 		go c.writeLoop()
 	}
-	return c.sent(res)
+	c.sent(res)
 }
 
 // sequenceAck records the client's cumulative acknowledgement (reliable protocols).

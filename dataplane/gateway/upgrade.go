@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -20,9 +19,9 @@ import (
 // the client, runs the hub's connect event, negotiates the subprotocol, upgrades to WebSocket and
 // registers the connection. Failures before the upgrade are plain HTTP errors with a reason.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hubName, err := hubFromRequest(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	hubName, problem := hubFromRequest(r)
+	if problem != "" {
+		http.Error(w, problem, http.StatusBadRequest)
 		return
 	}
 	if r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -46,8 +45,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.accept(w, r, cfg, a)
 }
 
-// hubFromRequest returns the canonical hub of a client request.
-func hubFromRequest(r *http.Request) (string, error) {
+// hubFromRequest returns the canonical hub of a client request, or what is wrong with the request.
+func hubFromRequest(r *http.Request) (hub, problem string) {
 	var name string
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, "/client/hubs/"):
@@ -56,15 +55,15 @@ func hubFromRequest(r *http.Request) (string, error) {
 	case p == "/client" || p == "/client/":
 		name = r.URL.Query().Get("hub")
 		if name == "" {
-			return "", errors.New("The hub is required: use /client/hubs/{hub} or /client/?hub={hub}.")
+			return "", "The hub is required: use /client/hubs/{hub} or /client/?hub={hub}."
 		}
 	default:
-		return "", errors.New("Unknown client endpoint.")
+		return "", "Unknown client endpoint."
 	}
 	if !hubconfig.ValidHubName(name) {
-		return "", fmt.Errorf("Invalid hub name %q: it must start with a letter and hold at most 128 letters, digits or _`,.[].", truncate(name, 140))
+		return "", fmt.Sprintf("Invalid hub name %q: it must start with a letter and hold at most 128 letters, digits or _`,.[].", truncate(name, 140))
 	}
-	return hubconfig.CanonicalHub(name), nil
+	return hubconfig.CanonicalHub(name), ""
 }
 
 // admission is an authenticated client's identity and choices, before the upgrade.
@@ -244,7 +243,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 	}
 	var reader = &prefixedConn{Conn: nc}
 	if n := rw.Reader.Buffered(); n > 0 {
-		reader.buffered, _ = rw.Reader.Peek(n)
+		reader.buffered, _ = rw.Peek(n)
 		reader.buffered = append([]byte(nil), reader.buffered...)
 	}
 	c.refs.Store(2)
@@ -269,7 +268,7 @@ func (g *Gateway) register(c *Conn, groups []string) {
 		c.hub.users.add(c.userID, c)
 	}
 	for _, group := range groups {
-		_, _ = c.join(group)
+		_ = c.join(group)
 	}
 }
 

@@ -78,20 +78,16 @@ func (c *Conn) enqueueLocked(f outFrame) (res enqueueResult, start bool) {
 }
 
 // send enqueues f and disconnects the connection if it cannot keep up.
-func (c *Conn) send(f outFrame) bool {
-	return c.sent(c.enqueue(f))
+func (c *Conn) send(f outFrame) {
+	c.sent(c.enqueue(f))
 }
 
 // sent completes a send: an overflowing consumer is disconnected.
-func (c *Conn) sent(res enqueueResult) bool {
-	switch res {
-	case enqueued:
-		return true
-	case overflow:
+func (c *Conn) sent(res enqueueResult) {
+	if res == overflow {
 		c.g.metrics.slowConsumer(c)
 		c.abort(closeSlowConsumer)
 	}
-	return false
 }
 
 // finish queues a last frame (a close frame, or nil for none), refuses anything after it, and lets the

@@ -35,7 +35,7 @@ func TestDecodeJSON(t *testing.T) {
 			if got.Type != tc.want.Type || got.Group != tc.want.Group || got.Event != tc.want.Event ||
 				got.AckID != tc.want.AckID || got.HasAckID != tc.want.HasAckID || got.NoEcho != tc.want.NoEcho ||
 				got.SequenceID != tc.want.SequenceID || got.Payload.Type != tc.want.Payload.Type ||
-				string(got.Payload.Data) != string(tc.want.Payload.Data) {
+				string(got.Data) != string(tc.want.Data) {
 				t.Fatalf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
@@ -97,11 +97,11 @@ func BenchmarkAppendJSONMessage(b *testing.B) {
 
 func TestAppendJSONStringEscapes(t *testing.T) {
 	cases := map[string]string{
-		"plain":          `"plain"`,
+		"plain":         `"plain"`,
 		"q\"\\":         `"q\"\\"`,
-		"\x00\x1f":       `"\u0000\u001f"`,
-		"\u2028x":        `"\u2028x"`,
-		"bad\xffutf8":    `"bad\ufffdutf8"`,
+		"\x00\x1f":      `"\u0000\u001f"`,
+		"\u2028x":       `"\u2028x"`,
+		"bad\xffutf8":   `"bad\ufffdutf8"`,
 		"héllo wörld ✓": `"héllo wörld ✓"`,
 	}
 	for in, want := range cases {

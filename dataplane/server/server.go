@@ -90,11 +90,12 @@ func New(o Options) (*Server, error) {
 		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	var err error
-	if s.public, err = net.Listen("tcp", o.Listen); err != nil {
+	var lc net.ListenConfig
+	if s.public, err = lc.Listen(context.Background(), "tcp", o.Listen); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
 	}
 	if o.AdminListen != "" {
-		if s.admin, err = net.Listen("tcp", o.AdminListen); err != nil {
+		if s.admin, err = lc.Listen(context.Background(), "tcp", o.AdminListen); err != nil {
 			s.public.Close()
 			return nil, fmt.Errorf("admin listen %s: %w", o.AdminListen, err)
 		}
