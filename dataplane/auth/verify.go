@@ -4,14 +4,19 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// MaxTokenBytes bounds a token's length; a longer token is refused before it is parsed.
+// MaxTokenBytes bounds a client token's length; a longer token is refused before it is parsed.
 const MaxTokenBytes = 8 << 10
+
+// MaxRESTTokenBytes bounds a REST token: the SDKs sign the whole request URL into its aud, so a request
+// with a long query (hundreds of excluded IDs, a long filter) has a long token.
+const MaxRESTTokenBytes = 128 << 10
 
 // ClockSkew is the leeway allowed on exp, nbf and iat, as Microsoft's emulator allows.
 const ClockSkew = 5 * time.Minute
@@ -56,7 +61,7 @@ func TokenFromRequest(r *http.Request) string {
 // form). The audience must be <endpoint>/client/hubs/<hub> (or <endpoint>/client/?hub=<hub>) where the
 // endpoint's host is a public endpoint's or r's Host; see the package doc. r may be nil.
 func (v *Verifier) VerifyClient(token, hub string, r *http.Request) (*Claims, error) {
-	m, err := v.verify(token)
+	m, err := v.verify(token, MaxTokenBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +80,7 @@ func (v *Verifier) VerifyClient(token, hub string, r *http.Request) (*Claims, er
 // VerifyREST verifies the bearer token of a REST request r. The audience must be r's URL, with or without
 // its query string, on a public endpoint's host or r's Host; see the package doc.
 func (v *Verifier) VerifyREST(token string, r *http.Request) error {
-	m, err := v.verify(token)
+	m, err := v.verify(token, MaxRESTTokenBytes)
 	if err != nil {
 		return err
 	}
@@ -96,12 +101,12 @@ func (v *Verifier) VerifyREST(token string, r *http.Request) error {
 }
 
 // verify checks size, structure, algorithm, signature (with every key) and time claims.
-func (v *Verifier) verify(token string) (jwt.MapClaims, error) {
+func (v *Verifier) verify(token string, maxBytes int) (jwt.MapClaims, error) {
 	if token == "" {
 		return nil, errMissing
 	}
-	if len(token) > MaxTokenBytes {
-		return nil, refined(ErrTooLarge, "the limit is 8 KiB")
+	if len(token) > maxBytes {
+		return nil, refined(ErrTooLarge, "the limit is "+strconv.Itoa(maxBytes>>10)+" KiB")
 	}
 	keys := v.Keys.load()
 	if len(keys.verify.Keys) == 0 {

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -91,5 +92,32 @@ func TestVerifyRESTIssued(t *testing.T) {
 	}
 	if err := v.VerifyREST(token, nil); !errors.Is(err, ErrAudience) {
 		t.Fatalf("nil request: err = %v, want ErrAudience", err)
+	}
+}
+
+// A REST token signs the whole URL, so a request with hundreds of excluded IDs has a token far larger
+// than a client token may be; it is accepted up to MaxRESTTokenBytes.
+func TestVerifyRESTLongQuery(t *testing.T) {
+	target := "http://gw.internal:8080/api/hubs/chat/:send?api-version=2024-12-01"
+	for i := range 800 {
+		target += "&excluded=connection-id-" + strconv.Itoa(i)
+	}
+	r, err := http.NewRequest(http.MethodPost, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := IssueRESTToken("key", target, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) <= MaxTokenBytes {
+		t.Fatalf("token of %d bytes does not exercise the REST bound", len(tok))
+	}
+	v := &Verifier{Keys: NewKeySet("key", "")}
+	if err := v.VerifyREST(tok, r); err != nil {
+		t.Fatalf("long REST token refused: %v", err)
+	}
+	if _, err := v.VerifyClient(tok, "chat", r); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("the same size as a client token: %v, want ErrTooLarge", err)
 	}
 }

@@ -200,7 +200,7 @@ func (s *Server) ready() error {
 
 // Limits of the public HTTP server: headers (tokens included) are bounded, as is the time to send them.
 const (
-	maxHeaderBytes    = 32 << 10
+	maxHeaderBytes    = 256 << 10
 	readHeaderTimeout = 10 * time.Second
 )
 
