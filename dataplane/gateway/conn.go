@@ -231,6 +231,8 @@ func (c *Conn) unregister() {
 		c.hub.users.remove(c.userID, c)
 	}
 	c.hub.conns.delete(c)
+	c.g.unsubscribe(chConn(c.hub.name, c.id))
+	c.g.removeLive(c.hub)
 }
 
 // touch records that the peer is alive.

@@ -3,9 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/kwps/kwps/dataplane/filter"
 	"github.com/kwps/kwps/dataplane/protocol"
@@ -28,35 +27,74 @@ func serverMessage(p protocol.Payload) *protocol.Message {
 	return &protocol.Message{From: protocol.FromServer, Payload: p}
 }
 
-// publishGroup delivers m to group's local members.
-func (g *Gateway) publishGroup(hubName, group string, m *protocol.Message, o SendOptions) {
-	if h := g.lookupHub(hubName); h != nil {
-		newDelivery(m, &o).toAll(h.groups.members(group))
+// deliver queues m for the given local connections.
+func (g *Gateway) deliver(conns []*Conn, m *protocol.Message, o *SendOptions, expires int64) {
+	if len(conns) == 0 {
+		return
 	}
+	d := newDelivery(m, o)
+	d.expires = expires
+	d.toAll(conns)
+}
+
+func expiry(o *SendOptions) int64 {
+	if o.TTL > 0 {
+		return time.Now().Add(o.TTL).UnixNano()
+	}
+	return 0
+}
+
+func filterText(f *filter.Filter) string {
+	if f == nil {
+		return ""
+	}
+	return f.String()
+}
+
+// sendEnvelope is the backplane form of a send.
+func sendEnvelope(kind op, hubName, target string, m *protocol.Message, o *SendOptions, expires int64) *envelope {
+	return &envelope{op: kind, hub: hubName, target: target, msg: *m, excluded: o.Excluded, filter: filterText(o.Filter), expires: expires}
+}
+
+// publishGroup delivers m to group's members in every process.
+func (g *Gateway) publishGroup(hubName, group string, m *protocol.Message, o SendOptions) {
+	expires := expiry(&o)
+	if h := g.lookupHub(hubName); h != nil {
+		g.deliver(h.groups.members(group), m, &o, expires)
+	}
+	g.cast(chGroup(hubName, group), sendEnvelope(opSendGroup, hubName, group, m, &o, expires))
 }
 
 // SendToAll implements Service.
 func (g *Gateway) SendToAll(_ context.Context, hubName string, p protocol.Payload, o SendOptions) error {
+	m, expires := serverMessage(p), expiry(&o)
 	if h := g.lookupHub(hubName); h != nil {
-		d := newDelivery(serverMessage(p), &o)
+		d := newDelivery(m, &o)
+		d.expires = expires
 		eachConn(h, d.to)
 	}
+	g.cast(chHub(hubName), sendEnvelope(opSendAll, hubName, "", m, &o, expires))
 	return nil
 }
 
 // SendToUser implements Service.
 func (g *Gateway) SendToUser(_ context.Context, hubName, userID string, p protocol.Payload, o SendOptions) error {
+	m, expires := serverMessage(p), expiry(&o)
 	if h := g.lookupHub(hubName); h != nil {
-		newDelivery(serverMessage(p), &o).toAll(h.users.members(userID))
+		g.deliver(h.users.members(userID), m, &o, expires)
 	}
+	g.cast(chUser(hubName, userID), sendEnvelope(opSendUser, hubName, userID, m, &o, expires))
 	return nil
 }
 
 // SendToConnection implements Service.
 func (g *Gateway) SendToConnection(_ context.Context, hubName, connectionID string, p protocol.Payload, o SendOptions) error {
+	m, expires := serverMessage(p), expiry(&o)
 	if c := g.conn(hubName, connectionID); c != nil {
-		newDelivery(serverMessage(p), &o).to(c)
+		g.deliver([]*Conn{c}, m, &o, expires)
+		return nil
 	}
+	g.cast(chConn(hubName, connectionID), sendEnvelope(opSendConn, hubName, connectionID, m, &o, expires))
 	return nil
 }
 
@@ -74,36 +112,58 @@ func (g *Gateway) conn(hubName, connectionID string) *Conn {
 }
 
 // ConnectionExists implements Service.
-func (g *Gateway) ConnectionExists(_ context.Context, hubName, connectionID string) (bool, error) {
-	return g.conn(hubName, connectionID) != nil, nil
+func (g *Gateway) ConnectionExists(ctx context.Context, hubName, connectionID string) (bool, error) {
+	if g.conn(hubName, connectionID) != nil {
+		return true, nil
+	}
+	return g.existsElsewhere(ctx, chConn(hubName, connectionID), hubName)
 }
 
 // UserExists implements Service.
-func (g *Gateway) UserExists(_ context.Context, hubName, userID string) (bool, error) {
-	h := g.lookupHub(hubName)
-	return h != nil && h.users.get(userID) != nil, nil
+func (g *Gateway) UserExists(ctx context.Context, hubName, userID string) (bool, error) {
+	if h := g.lookupHub(hubName); h != nil && h.users.get(userID) != nil {
+		return true, nil
+	}
+	return g.existsElsewhere(ctx, chUser(hubName, userID), hubName)
 }
 
 // GroupExists implements Service.
-func (g *Gateway) GroupExists(_ context.Context, hubName, group string) (bool, error) {
-	h := g.lookupHub(hubName)
-	return h != nil && h.groups.get(group) != nil, nil
+func (g *Gateway) GroupExists(ctx context.Context, hubName, group string) (bool, error) {
+	if h := g.lookupHub(hubName); h != nil && h.groups.get(group) != nil {
+		return true, nil
+	}
+	return g.existsElsewhere(ctx, chGroup(hubName, group), hubName)
 }
 
 // CloseConnection implements Service.
 func (g *Gateway) CloseConnection(_ context.Context, hubName, connectionID, reason string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		c.Close(serverClose(reason))
+		return nil
 	}
+	g.cast(chConn(hubName, connectionID), &envelope{op: opCloseConn, hub: hubName, target: connectionID, reason: reason})
 	return nil
 }
 
 func closeEach(conns []*Conn, o CloseOptions) {
 	for _, c := range conns {
-		if !slices.Contains(o.Excluded, c.id) {
+		if !contains(o.Excluded, c.id) {
 			c.Close(serverClose(o.Reason))
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func closeEnvelope(kind op, hubName, target string, o CloseOptions) *envelope {
+	return &envelope{op: kind, hub: hubName, target: target, excluded: o.Excluded, reason: o.Reason}
 }
 
 // CloseUserConnections implements Service.
@@ -111,6 +171,7 @@ func (g *Gateway) CloseUserConnections(_ context.Context, hubName, userID string
 	if h := g.lookupHub(hubName); h != nil {
 		closeEach(h.users.members(userID), o)
 	}
+	g.cast(chUser(hubName, userID), closeEnvelope(opCloseUser, hubName, userID, o))
 	return nil
 }
 
@@ -119,6 +180,7 @@ func (g *Gateway) CloseGroupConnections(_ context.Context, hubName, group string
 	if h := g.lookupHub(hubName); h != nil {
 		closeEach(h.groups.members(group), o)
 	}
+	g.cast(chGroup(hubName, group), closeEnvelope(opCloseGroup, hubName, group, o))
 	return nil
 }
 
@@ -127,26 +189,32 @@ func (g *Gateway) CloseAllConnections(_ context.Context, hubName string, o Close
 	if h := g.lookupHub(hubName); h != nil {
 		eachConn(h, func(c *Conn) { closeEach([]*Conn{c}, o) })
 	}
+	g.cast(chHub(hubName), closeEnvelope(opCloseAll, hubName, "", o))
 	return nil
 }
 
 // AddConnectionToGroup implements Service.
-func (g *Gateway) AddConnectionToGroup(_ context.Context, hubName, group, connectionID string) error {
-	c := g.conn(hubName, connectionID)
-	if c == nil {
-		return ErrConnectionNotFound
+func (g *Gateway) AddConnectionToGroup(ctx context.Context, hubName, group, connectionID string) error {
+	if c := g.conn(hubName, connectionID); c != nil {
+		if err := c.join(group); err != nil && !errors.Is(err, errClosed) {
+			return err
+		}
+		return nil
 	}
-	if err := c.join(group); err != nil && !errors.Is(err, errClosed) {
+	replies, n, err := g.ask(ctx, chConn(hubName, connectionID), &envelope{op: opJoinConn, hub: hubName, target: connectionID, group: group})
+	if err != nil {
 		return err
 	}
-	return nil
+	return statusError(firstStatus(replies, n))
 }
 
 // RemoveConnectionFromGroup implements Service.
 func (g *Gateway) RemoveConnectionFromGroup(_ context.Context, hubName, group, connectionID string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		c.leave(group)
+		return nil
 	}
+	g.cast(chConn(hubName, connectionID), &envelope{op: opLeaveConn, hub: hubName, target: connectionID, group: group})
 	return nil
 }
 
@@ -154,20 +222,25 @@ func (g *Gateway) RemoveConnectionFromGroup(_ context.Context, hubName, group, c
 func (g *Gateway) RemoveConnectionFromAllGroups(_ context.Context, hubName, connectionID string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		c.leaveAll()
+		return nil
 	}
+	g.cast(chConn(hubName, connectionID), &envelope{op: opLeaveAllConn, hub: hubName, target: connectionID})
 	return nil
 }
 
-// AddUserToGroup implements Service: every current connection of the user joins the group.
+// AddUserToGroup implements Service: every connection the user has now, in every process, joins the
+// group. Connections the user opens later do not (as Azure's group membership is per connection).
 func (g *Gateway) AddUserToGroup(_ context.Context, hubName, group, userID string) error {
+	var err error
 	if h := g.lookupHub(hubName); h != nil {
 		for _, c := range h.users.members(userID) {
-			if err := c.join(group); errors.Is(err, errTooManyGroups) {
-				return err
+			if e := c.join(group); errors.Is(e, errTooManyGroups) {
+				err = e
 			}
 		}
 	}
-	return nil
+	g.cast(chUser(hubName, userID), &envelope{op: opJoinUser, hub: hubName, target: userID, group: group})
+	return err
 }
 
 // RemoveUserFromGroup implements Service.
@@ -177,6 +250,7 @@ func (g *Gateway) RemoveUserFromGroup(_ context.Context, hubName, group, userID 
 			c.leave(group)
 		}
 	}
+	g.cast(chUser(hubName, userID), &envelope{op: opLeaveUser, hub: hubName, target: userID, group: group})
 	return nil
 }
 
@@ -187,82 +261,110 @@ func (g *Gateway) RemoveUserFromAllGroups(_ context.Context, hubName, userID str
 			c.leaveAll()
 		}
 	}
+	g.cast(chUser(hubName, userID), &envelope{op: opLeaveAllUser, hub: hubName, target: userID})
 	return nil
+}
+
+// joinMatching adds every local connection of h that matches f to groups.
+func joinMatching(h *hub, groups []string, f *filter.Filter) error {
+	var err error
+	eachConn(h, func(c *Conn) {
+		if !f.Match(c) {
+			return
+		}
+		for _, group := range groups {
+			if e := c.join(group); errors.Is(e, errTooManyGroups) && err == nil {
+				err = e
+			}
+		}
+	})
+	return err
+}
+
+func leaveMatching(h *hub, groups []string, f *filter.Filter) {
+	eachConn(h, func(c *Conn) {
+		if !f.Match(c) {
+			return
+		}
+		for _, group := range groups {
+			c.leave(group)
+		}
+	})
 }
 
 // AddConnectionsToGroups implements Service.
 func (g *Gateway) AddConnectionsToGroups(_ context.Context, hubName string, groups []string, f *filter.Filter) error {
 	var err error
 	if h := g.lookupHub(hubName); h != nil {
-		eachConn(h, func(c *Conn) {
-			if !f.Match(c) {
-				return
-			}
-			for _, group := range groups {
-				if e := c.join(group); errors.Is(e, errTooManyGroups) && err == nil {
-					err = e
-				}
-			}
-		})
+		err = joinMatching(h, groups, f)
 	}
+	g.cast(chHub(hubName), &envelope{op: opAddToGroups, hub: hubName, groups: groups, filter: filterText(f)})
 	return err
 }
 
 // RemoveConnectionsFromGroups implements Service.
 func (g *Gateway) RemoveConnectionsFromGroups(_ context.Context, hubName string, groups []string, f *filter.Filter) error {
 	if h := g.lookupHub(hubName); h != nil {
-		eachConn(h, func(c *Conn) {
-			if !f.Match(c) {
-				return
-			}
-			for _, group := range groups {
-				c.leave(group)
-			}
-		})
+		leaveMatching(h, groups, f)
 	}
+	g.cast(chHub(hubName), &envelope{op: opRemoveFromGroups, hub: hubName, groups: groups, filter: filterText(f)})
 	return nil
 }
 
-// ListGroupConnections implements Service.
-func (g *Gateway) ListGroupConnections(_ context.Context, hubName, group, after string, limit int) ([]ConnectionInfo, bool, error) {
-	h := g.lookupHub(hubName)
-	if h == nil {
-		return nil, false, nil
-	}
-	var page []ConnectionInfo
-	for _, c := range h.groups.members(group) {
-		if c.id > after {
-			page = append(page, c.info())
+// ListGroupConnections implements Service: the members of every process, sorted by connection ID.
+func (g *Gateway) ListGroupConnections(ctx context.Context, hubName, group, after string, limit int) ([]ConnectionInfo, bool, error) {
+	var members []ConnectionInfo
+	if h := g.lookupHub(hubName); h != nil {
+		for _, c := range h.groups.members(group) {
+			members = append(members, c.info())
 		}
 	}
-	slices.SortFunc(page, func(a, b ConnectionInfo) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
-	if len(page) > limit {
-		return page[:limit], true, nil
+	replies, _, err := g.ask(ctx, chGroup(hubName, group), &envelope{op: opListGroup, hub: hubName, target: group})
+	if err != nil {
+		return nil, false, err
 	}
-	return page, false, nil
+	for _, r := range replies {
+		members = decodeMembers(r, members)
+	}
+	p, more := page(members, after, limit)
+	return p, more, nil
+}
+
+// permission runs a grant, revoke or check on a connection wherever it is.
+func (g *Gateway) permission(ctx context.Context, kind op, hubName, connectionID string, p Permission, target string) (byte, error) {
+	if c := g.conn(hubName, connectionID); c != nil {
+		return applyPermission(c, &envelope{op: kind, perm: p, group: target}), nil
+	}
+	replies, n, err := g.ask(ctx, chConn(hubName, connectionID), &envelope{op: kind, hub: hubName, target: connectionID, perm: p, group: target})
+	if err != nil {
+		return 0, err
+	}
+	return firstStatus(replies, n), nil
 }
 
 // GrantPermission implements Service.
-func (g *Gateway) GrantPermission(_ context.Context, hubName, connectionID string, p Permission, target string) error {
-	c := g.conn(hubName, connectionID)
-	if c == nil {
-		return ErrConnectionNotFound
+func (g *Gateway) GrantPermission(ctx context.Context, hubName, connectionID string, p Permission, target string) error {
+	status, err := g.permission(ctx, opGrant, hubName, connectionID, p, target)
+	if err != nil {
+		return err
 	}
-	return c.grant(p, target)
+	if status == replyTooManyGroups {
+		return errTooManyGrants
+	}
+	return statusError(status)
 }
 
 // RevokePermission implements Service.
-func (g *Gateway) RevokePermission(_ context.Context, hubName, connectionID string, p Permission, target string) error {
-	c := g.conn(hubName, connectionID)
-	if c == nil {
-		return ErrConnectionNotFound
+func (g *Gateway) RevokePermission(ctx context.Context, hubName, connectionID string, p Permission, target string) error {
+	status, err := g.permission(ctx, opRevoke, hubName, connectionID, p, target)
+	if err != nil {
+		return err
 	}
-	c.revoke(p, target)
-	return nil
+	return statusError(status)
 }
 
 // CheckPermission implements Service.
-func (g *Gateway) CheckPermission(_ context.Context, hubName, connectionID string, p Permission, target string) (bool, error) {
-	c := g.conn(hubName, connectionID)
-	return c != nil && c.checkPermission(p, target), nil
+func (g *Gateway) CheckPermission(ctx context.Context, hubName, connectionID string, p Permission, target string) (bool, error) {
+	status, err := g.permission(ctx, opCheck, hubName, connectionID, p, target)
+	return err == nil && status == replyOK, err
 }

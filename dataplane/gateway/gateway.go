@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kwps/kwps/dataplane/auth"
+	"github.com/kwps/kwps/dataplane/backplane"
 	"github.com/kwps/kwps/dataplane/hubconfig"
 )
 
@@ -28,6 +29,8 @@ type Options struct {
 	Verifier *auth.Verifier
 	// Events is the upstream event handler client; nil means no hub has event handlers.
 	Events Events
+	// Backplane joins this process to others so that they act as one service; nil: a single process.
+	Backplane backplane.Backplane
 	// Observer receives metrics events; nil ignores them.
 	Observer Observer
 	// Logger; nil uses slog.Default().
@@ -77,6 +80,7 @@ type Gateway struct {
 	opts    Options
 	log     *slog.Logger
 	metrics metrics
+	bp      backplane.Backplane
 
 	hubsMu sync.RWMutex
 	hubs   map[string]*hub
@@ -91,12 +95,50 @@ type hub struct {
 	conns  connIndex
 	groups setIndex
 	users  setIndex
+
+	liveMu sync.Mutex // orders the hub channel's subscribe and unsubscribe with the count
+	live   int
 }
 
 // New returns a Gateway. Call Run to start keepalive.
 func New(o Options) *Gateway {
 	o.setDefaults()
-	return &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, hubs: map[string]*hub{}}
+	g := &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, bp: o.Backplane, hubs: map[string]*hub{}}
+	if g.bp != nil {
+		g.bp.SetHandler(g.onBackplane)
+	}
+	return g
+}
+
+// newHub creates a hub whose groups and users subscribe to their backplane channels while they have
+// local members.
+func (g *Gateway) newHub(name string) *hub {
+	h := &hub{name: name}
+	h.groups.onFirst = func(group string) { g.subscribe(chGroup(name, group)) }
+	h.groups.onLast = func(group string) { g.unsubscribe(chGroup(name, group)) }
+	h.users.onFirst = func(user string) { g.subscribe(chUser(name, user)) }
+	h.users.onLast = func(user string) { g.unsubscribe(chUser(name, user)) }
+	return h
+}
+
+// addLive and removeLive count the hub's local connections and keep the hub channel subscribed
+// while there is one.
+func (g *Gateway) addLive(h *hub) {
+	h.liveMu.Lock()
+	h.live++
+	if h.live == 1 {
+		g.subscribe(chHub(h.name))
+	}
+	h.liveMu.Unlock()
+}
+
+func (g *Gateway) removeLive(h *hub) {
+	h.liveMu.Lock()
+	h.live--
+	if h.live == 0 {
+		g.unsubscribe(chHub(h.name))
+	}
+	h.liveMu.Unlock()
 }
 
 // Run sends keepalive pings and closes dead connections until ctx ends.
@@ -162,7 +204,7 @@ func (g *Gateway) hubFor(name string) *hub {
 	}
 	h := g.hubs[name]
 	if h == nil {
-		h = &hub{name: name}
+		h = g.newHub(name)
 		g.hubs[name] = h
 	}
 	return h

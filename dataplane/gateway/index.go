@@ -59,11 +59,14 @@ func (s *connSet) snapshot() []*Conn {
 }
 
 // setIndex maps a key (group name, user ID) to its connSet, sharded by key. Empty sets are removed.
+// onFirst and onLast, when set, are called under the key's shard lock when a key gains its first
+// member and loses its last, so calls for one key are ordered; they must not block.
 type setIndex struct {
 	shards [numShards]struct {
 		mu   sync.RWMutex
 		sets map[string]*connSet
 	}
+	onFirst, onLast func(key string)
 }
 
 func (x *setIndex) get(key string) *connSet {
@@ -86,6 +89,9 @@ func (x *setIndex) add(key string, c *Conn) {
 		}
 		s = &connSet{}
 		sh.sets[key] = s
+		if x.onFirst != nil {
+			x.onFirst(key)
+		}
 	}
 	s.add(c)
 }
@@ -101,6 +107,9 @@ func (x *setIndex) remove(key string, c *Conn) {
 	}
 	if s.remove(c) == 0 {
 		delete(sh.sets, key)
+		if x.onLast != nil {
+			x.onLast(key)
+		}
 	}
 }
 

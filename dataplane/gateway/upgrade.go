@@ -263,6 +263,8 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 // register makes the connection reachable by ID, user and group.
 func (g *Gateway) register(c *Conn, groups []string) {
 	g.conns.Add(1)
+	g.addLive(c.hub)
+	g.subscribe(chConn(c.hub.name, c.id))
 	c.hub.conns.put(c)
 	if c.hasUser {
 		c.hub.users.add(c.userID, c)

@@ -76,11 +76,16 @@ func filterError(err error) *apiError {
 	return badParam("filter", msg)
 }
 
-// serviceError maps a Service error: gateway.ErrConnectionNotFound is a 404 naming the connection,
-// anything else a 500.
+// serviceError maps a Service error: gateway.ErrConnectionNotFound is a 404 naming the connection, a
+// group limit a 400, an unreachable backplane a 503, anything else a 500.
 func serviceError(err error) *apiError {
-	if errors.Is(err, gateway.ErrConnectionNotFound) {
+	switch {
+	case errors.Is(err, gateway.ErrConnectionNotFound):
 		return notFound("The connection does not exist.", "connectionId")
+	case errors.Is(err, gateway.ErrTooManyGroups):
+		return badParam("group", "The connection is in too many groups: "+err.Error()+".")
+	case errors.Is(err, gateway.ErrBackplane):
+		return &apiError{status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: gateway.ErrBackplane.Error() + "; retry later."}
 	}
 	return internal(err)
 }
