@@ -51,6 +51,32 @@ vet: ## Run go vet.
 lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	$(GOLANGCI_LINT) run $(PKGS)
 
+##@ Generate
+
+# What `make manifests generate` writes; `make verify-generated` and api/v1alpha1/generated_test.go check it.
+GENERATED_PATHS := ':(glob)api/**/zz_generated.*.go' config/crd/bases config/rbac/role.yaml
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs (config/crd/bases) and the operator's ClusterRole (config/rbac/role.yaml) from markers.
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	@if [ -n "$$(find controllers -name '*.go' ! -name '*_test.go' 2>/dev/null)" ]; then \
+	  echo "$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac"; \
+	  $(CONTROLLER_GEN) rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac; \
+	else \
+	  echo "manifests: no Go files under controllers/ yet: config/rbac/role.yaml not generated"; \
+	fi
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods (zz_generated.deepcopy.go) of the API types.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Regenerate, then fail if a generated file differs from the committed one.
+	@if [ -n "$$(git status --porcelain -- $(GENERATED_PATHS))" ]; then \
+	  git status --short -- $(GENERATED_PATHS); git --no-pager diff --stat -- $(GENERATED_PATHS); \
+	  echo "generated files are stale: run 'make manifests generate' and commit the result" >&2; exit 1; \
+	fi
+
 ##@ Test
 
 .PHONY: test
