@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,10 +18,12 @@ const (
 	rawSendToGroup
 )
 
-// Conn is one client connection. Identity fields are set before the connection is registered and never
-// change; the rest is guarded as documented.
+// Conn is one client connection (a session, for reliable protocols). Identity fields are set before
+// the connection is registered and never change; the rest is guarded as documented. Its transport (the
+// current WebSocket) is replaced when a reliable client recovers, and is nil in between.
 //
-// Lock order: Conn.mu, then index shard locks, then connSet.mu, then Conn.out.mu (a leaf).
+// Lock order: Conn.rmu, then Conn.mu, then index shard locks, then connSet.mu, then a transport's
+// out.mu (a leaf).
 type Conn struct {
 	g           *Gateway
 	hub         *hub
@@ -34,26 +35,27 @@ type Conn struct {
 	mode        rawMode
 	rawGroup    string // rawSendToGroup: the group every frame goes to
 	rawNoEcho   bool
-	nc          net.Conn
+	cur         atomic.Pointer[transport] // nil while a reliable connection waits for recovery
 
 	mu          sync.Mutex // guards the fields below
 	groups      map[string]struct{}
 	perms       *perms
 	state       string // ce-connectionState
 	acks        ackSet
-	closing     bool
-	closeReason closeCause
+	closing     bool       // unregistered: joins are refused
+	final       bool       // the session ends with its transport (no recovery)
+	closeReason closeCause // why the connection (or its last transport) ended; the first reason wins
 	hasReason   bool
 
-	out outQueue
-	seq uint64 // last sequenceId sent (reliable); guarded by out.mu
+	rmu  sync.Mutex // orders sequence numbers, the replay buffer, transport changes and the end
+	rel  reliableState
+	over bool // torn down: guarded by rmu
 
-	lastRead  atomic.Int64 // unix nanoseconds of the last frame received
-	busy      atomic.Bool  // waiting for the upstream: silence is not the client's fault
-	nextPing  int64        // owned by the keepalive loop
-	eventID   atomic.Uint64
-	closeOnce sync.Once
-	refs      atomic.Int32 // reader and writer-final; see release
+	lastRead   atomic.Int64 // unix nanoseconds of the last frame received
+	detachedAt atomic.Int64 // unix nanoseconds since the reliable session has had no transport; 0 attached
+	busy       atomic.Bool  // waiting for the upstream: silence is not the client's fault
+	nextPing   int64        // owned by the keepalive loop
+	eventID    atomic.Uint64
 }
 
 // Errors of group operations, mapped to acks by the protocol handlers.
@@ -180,37 +182,114 @@ func (c *Conn) setCloseReason(cause closeCause) {
 	c.mu.Unlock()
 }
 
+func (c *Conn) reason() closeCause {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hasReason {
+		return c.closeReason
+	}
+	return closeSocketLost
+}
+
+// setFinal marks that the connection ends with its transport, for cause.
+func (c *Conn) setFinal(cause closeCause) {
+	c.mu.Lock()
+	c.final = true
+	if !c.hasReason {
+		c.closeReason, c.hasReason = cause, true
+	}
+	c.mu.Unlock()
+}
+
+// send queues a frame on the current transport; with none (a reliable session between transports)
+// the frame is dropped: data messages are kept by the replay buffer, not here.
+func (c *Conn) send(f outFrame) {
+	if t := c.cur.Load(); t != nil {
+		c.sent(t, t.enqueue(f, false))
+	}
+}
+
+// sent completes a send: a transport that overflows is dropped. A reliable session survives it and
+// replays what was not acknowledged when the client recovers; anything else ends.
+func (c *Conn) sent(t *transport, res enqueueResult) {
+	if res == overflow {
+		c.g.metrics.slowConsumer(c)
+		c.drop(t, closeSlowConsumer)
+	}
+}
+
+// drop ends transport t at once, for cause. A reliable session is kept for recovery.
+func (c *Conn) drop(t *transport, cause closeCause) {
+	c.setCloseReason(cause)
+	t.closeNow()
+}
+
 // Close ends the connection from the server side: subprotocol clients first get the disconnected
-// system message with the reason, then every client gets a close frame. Queued frames are written first.
+// system message with the reason, then every client gets a close frame. Queued frames are written
+// first. A reliable session ends too: the client cannot recover it.
 func (c *Conn) Close(cause closeCause) {
-	c.setCloseReason(cause)
+	c.setFinal(cause)
 	c.unregister()
+	t := c.cur.Load()
+	if t == nil {
+		c.teardown()
+		return
+	}
 	if c.kind != protocol.Raw {
-		c.send(outFrame{head: systemFrame(c.kind, protocol.AppendJSONDisconnected(nil, cause.reason))})
+		t.enqueue(outFrame{head: systemFrame(c.kind, codecs[c.kind].disconnected(nil, cause.reason))}, true)
 	}
-	c.finish(closeFrame(cause.code, cause.reason))
+	t.finish(closeFrame(cause.code, cause.reason))
 }
 
-// abort ends the connection at once, without flushing (slow consumers, broken sockets).
+// abort ends the connection at once, without flushing, and without recovery.
 func (c *Conn) abort(cause closeCause) {
-	c.setCloseReason(cause)
+	c.setFinal(cause)
 	c.unregister()
-	c.out.mu.Lock()
-	c.out.closed = true
-	c.out.mu.Unlock()
-	c.closeSocket()
-}
-
-func (c *Conn) closeSocket() {
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
-}
-
-// release is called once by the reader when it is done and once by the writer when the queue is
-// closed and flushed; the socket is closed when both are done.
-func (c *Conn) release() {
-	if c.refs.Add(-1) == 0 {
-		c.closeSocket()
+	if t := c.cur.Load(); t != nil {
+		t.closeNow()
+		return
 	}
+	c.teardown()
+}
+
+// transportEnded is called by t's reader when t is done. A reliable session whose transport dropped
+// (not closed by either side) waits for the client to recover it; otherwise the connection ends.
+func (c *Conn) transportEnded(t *transport, clientClosed bool) {
+	t.finish(nil)
+	c.mu.Lock()
+	keep := c.kind.Reliable() && !c.final && !clientClosed
+	c.mu.Unlock()
+	c.rmu.Lock()
+	if c.cur.Load() != t || c.over {
+		c.rmu.Unlock() // replaced by a recovery, or already over
+		return
+	}
+	if keep {
+		c.cur.Store(nil)
+		c.detachedAt.Store(time.Now().UnixNano())
+		c.rmu.Unlock()
+		return
+	}
+	c.rmu.Unlock()
+	if clientClosed {
+		c.setCloseReason(closeClientClosed)
+	}
+	c.teardown()
+}
+
+// teardown ends the connection once: it leaves every index and the disconnect is reported.
+func (c *Conn) teardown() {
+	c.rmu.Lock()
+	if c.over {
+		c.rmu.Unlock()
+		return
+	}
+	c.over = true
+	c.cur.Store(nil)
+	c.rel.clear()
+	c.rmu.Unlock()
+	c.unregister()
+	c.g.ended(c, c.reason())
 }
 
 // unregister removes the connection from its hub's indexes once; later sends no longer find it.

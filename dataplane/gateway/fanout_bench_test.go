@@ -45,8 +45,8 @@ func benchGateway(b *testing.B, n int, kind protocol.Kind) *Gateway {
 	g := New(Options{Hubs: hubconfig.NewStore(), Verifier: &auth.Verifier{}, MaxQueueMessages: 1 << 20, MaxQueueBytes: 1 << 30})
 	h := g.hubFor("bench")
 	for i := range n {
-		c := &Conn{g: g, hub: h, id: fmt.Sprintf("c%06d", i), kind: kind, nc: newDiscardConn(), perms: &perms{}}
-		c.refs.Store(2)
+		c := &Conn{g: g, hub: h, id: fmt.Sprintf("c%06d", i), kind: kind, perms: &perms{}}
+		c.cur.Store(newTransport(c, newDiscardConn()))
 		g.register(c, []string{"g"})
 	}
 	b.Cleanup(func() {

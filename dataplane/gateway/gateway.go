@@ -25,8 +25,10 @@ import (
 type Options struct {
 	// Hubs is the hub configuration (required).
 	Hubs *hubconfig.Store
-	// Verifier checks client tokens (required).
+	// Verifier checks client and reconnection tokens (required).
 	Verifier *auth.Verifier
+	// Keys sign reconnection tokens (required for reliable protocols).
+	Keys *auth.KeySet
 	// Events is the upstream event handler client; nil means no hub has event handlers.
 	Events Events
 	// Backplane joins this process to others so that they act as one service; nil: a single process.
@@ -49,6 +51,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// KeepAliveGrace is how long past two keepalive intervals a silent client is kept (default 10 s).
 	KeepAliveGrace time.Duration
+	// ReliableSessionTimeout is how long a reliable connection whose socket dropped waits for the
+	// client to recover it (default 60 s, DESIGN.md decision 3).
+	ReliableSessionTimeout time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -72,6 +77,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.KeepAliveGrace == 0 {
 		o.KeepAliveGrace = 10 * time.Second
+	}
+	if o.ReliableSessionTimeout == 0 {
+		o.ReliableSessionTimeout = 60 * time.Second
 	}
 }
 

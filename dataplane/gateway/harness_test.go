@@ -35,7 +35,8 @@ type env struct {
 func newEnv(t *testing.T, mutate ...func(*Options)) *env {
 	t.Helper()
 	hubs := hubconfig.NewStore()
-	o := Options{Hubs: hubs, Verifier: &auth.Verifier{Keys: auth.NewKeySet(testKey, "")}}
+	keys := auth.NewKeySet(testKey, "")
+	o := Options{Hubs: hubs, Verifier: &auth.Verifier{Keys: keys}, Keys: keys}
 	for _, m := range mutate {
 		m(&o)
 	}

@@ -9,12 +9,17 @@ import (
 // connections, so a connection costs no timer.
 func (g *Gateway) keepalive(now time.Time) {
 	nowNano := now.UnixNano()
-	var buf []*Conn
-	var dead []*Conn
+	var buf, dead, expired []*Conn
 	for _, h := range g.hubList() {
 		interval := time.Duration(g.opts.Hubs.Get(h.name).KeepAliveSeconds) * time.Second
 		deadAfter := (2*interval + g.opts.KeepAliveGrace).Nanoseconds()
 		buf = h.conns.each(buf, func(c *Conn) {
+			if c.cur.Load() == nil {
+				if c.sessionExpired(nowNano) {
+					expired = append(expired, c)
+				}
+				return
+			}
 			if nowNano-c.lastRead.Load() > deadAfter && !c.busy.Load() {
 				dead = append(dead, c)
 				return
@@ -26,6 +31,11 @@ func (g *Gateway) keepalive(now time.Time) {
 		})
 	}
 	for _, c := range dead {
-		c.abort(closePingTimeout)
+		if t := c.cur.Load(); t != nil {
+			c.drop(t, closePingTimeout) // a reliable client may still recover
+		}
+	}
+	for _, c := range expired {
+		c.teardown() // the reliable session was not recovered in time
 	}
 }

@@ -62,21 +62,23 @@ func putMsgBuf(b []byte) {
 	}
 }
 
-// readLoop reads frames until the connection ends, then tears the connection down. It is the only
-// goroutine that reads from the socket.
-func (c *Conn) readLoop(r io.Reader) {
+// readLoop reads t's frames until the transport ends, then hands it back to the connection. It is
+// the only goroutine that reads from the socket.
+func (t *transport) readLoop(r io.Reader) {
 	br := bufio.NewReaderSize(r, readBufferSize)
-	cause := c.readFrames(br)
-	c.teardown(cause)
+	clientClosed := t.readFrames(br)
+	t.c.transportEnded(t, clientClosed)
 	// Discard what the peer still sends until it answers our close or closeWait passes, so the
 	// close frame is not lost to a reset.
-	_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
-	_, _ = io.Copy(io.Discard, io.LimitReader(br, int64(c.g.opts.MaxMessageBytes)+readBufferSize))
-	c.release()
+	_ = t.nc.SetReadDeadline(time.Now().Add(closeWait))
+	_, _ = io.Copy(io.Discard, io.LimitReader(br, int64(t.c.g.opts.MaxMessageBytes)+readBufferSize))
+	t.release()
 }
 
-// readFrames returns why reading stopped.
-func (c *Conn) readFrames(br *bufio.Reader) closeCause {
+// readFrames reads until the socket fails or a close ends the transport; clientClosed reports that the
+// client sent a close frame.
+func (t *transport) readFrames(br *bufio.Reader) (clientClosed bool) {
+	c := t.c
 	var (
 		msg    []byte    // message being assembled from fragments
 		msgOp  ws.OpCode // its opcode; 0 when none in progress
@@ -90,31 +92,37 @@ func (c *Conn) readFrames(br *bufio.Reader) closeCause {
 	for {
 		h, err := ws.ReadHeader(br)
 		if err != nil {
-			return c.readError(err)
+			return false
 		}
 		c.touch()
 		if !h.Masked {
-			return c.closeWith(protocolError("Client frames must be masked."))
+			c.Close(protocolError("Client frames must be masked."))
+			return false
 		}
 		if h.Rsv != 0 {
-			return c.closeWith(protocolError("Reserved bits are set but no extension was negotiated."))
+			c.Close(protocolError("Reserved bits are set but no extension was negotiated."))
+			return false
 		}
 		if h.OpCode.IsControl() {
-			if done, cause := c.control(br, h); done {
-				return cause
+			if done, byClient := t.control(br, h); done {
+				return byClient
 			}
 			continue
 		}
 		switch {
 		case h.OpCode == ws.OpContinuation && msgOp == 0:
-			return c.closeWith(protocolError("Continuation frame without a message to continue."))
+			c.Close(protocolError("Continuation frame without a message to continue."))
+			return false
 		case h.OpCode != ws.OpContinuation && msgOp != 0:
-			return c.closeWith(protocolError("A new message started before the previous one ended."))
+			c.Close(protocolError("A new message started before the previous one ended."))
+			return false
 		case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
-			return c.closeWith(protocolError("Unknown opcode."))
+			c.Close(protocolError("Unknown opcode."))
+			return false
 		}
 		if h.Length > int64(maxLen-len(msg)) {
-			return c.closeWith(closeTooBig)
+			c.Close(closeTooBig)
+			return false
 		}
 		start := len(msg)
 		if msg == nil {
@@ -123,7 +131,7 @@ func (c *Conn) readFrames(br *bufio.Reader) closeCause {
 			msg = growMsg(msg, start+int(h.Length))
 		}
 		if _, err := io.ReadFull(br, msg[start:]); err != nil {
-			return c.readError(err)
+			return false
 		}
 		ws.Cipher(msg[start:], h.Mask, 0)
 		if h.OpCode != ws.OpContinuation {
@@ -133,14 +141,16 @@ func (c *Conn) readFrames(br *bufio.Reader) closeCause {
 			continue
 		}
 		if msgOp == ws.OpText && !utf8.Valid(msg) {
-			return c.closeWith(invalidMessage("Text frames must be valid UTF-8."))
+			c.Close(invalidMessage("Text frames must be valid UTF-8."))
+			return false
 		}
 		c.g.metrics.received(c, len(msg))
 		cause, ok := c.handle(msgOp == ws.OpText, msg)
 		putMsgBuf(msg)
 		msg, msgOp = nil, 0
 		if !ok {
-			return c.closeWith(cause)
+			c.Close(cause)
+			return false
 		}
 	}
 }
@@ -155,20 +165,22 @@ func growMsg(b []byte, n int) []byte {
 	return nb
 }
 
-// control handles ping, pong and close frames. done reports that the connection ends.
-func (c *Conn) control(br *bufio.Reader, h ws.Header) (done bool, cause closeCause) {
+// control handles ping, pong and close frames on t. done reports that the transport ends, byClient
+// that the client closed it.
+func (t *transport) control(br *bufio.Reader, h ws.Header) (done, byClient bool) {
 	if !h.Fin || h.Length > 125 {
-		return true, c.closeWith(protocolError("Control frames must be final and at most 125 bytes."))
+		t.c.Close(protocolError("Control frames must be final and at most 125 bytes."))
+		return true, false
 	}
 	var buf [125]byte
 	p := buf[:h.Length]
 	if _, err := io.ReadFull(br, p); err != nil {
-		return true, c.readError(err)
+		return true, false
 	}
 	ws.Cipher(p, h.Mask, 0)
 	switch h.OpCode {
 	case ws.OpPing:
-		c.send(outFrame{head: newFrame(ws.OpPong, p)})
+		t.c.sent(t, t.enqueue(outFrame{head: newFrame(ws.OpPong, p)}, false))
 	case ws.OpClose:
 		code := ws.StatusNoStatusRcvd
 		if len(p) >= 2 {
@@ -179,40 +191,8 @@ func (c *Conn) control(br *bufio.Reader, h ws.Header) (done bool, cause closeCau
 		if code != ws.StatusNoStatusRcvd {
 			echo = closeFrame(code, "")
 		}
-		c.unregister()
-		c.finish(echo)
-		return true, closeClientClosed
+		t.finish(echo)
+		return true, true
 	}
-	return false, closeCause{}
-}
-
-// closeWith starts a server-side close with cause and returns it.
-func (c *Conn) closeWith(cause closeCause) closeCause {
-	c.Close(cause)
-	return cause
-}
-
-// readError maps a read failure to a close cause: a socket we closed ourselves keeps the reason set by
-// whoever closed it.
-func (c *Conn) readError(error) closeCause {
-	c.mu.Lock()
-	cause, has := c.closeReason, c.hasReason
-	c.mu.Unlock()
-	if has {
-		return cause
-	}
-	return closeSocketLost
-}
-
-// teardown runs once, when the read loop ends: the connection leaves every index, its socket is closed
-// once the writer is done, and the disconnect is reported.
-func (c *Conn) teardown(cause closeCause) {
-	c.setCloseReason(cause)
-	c.mu.Lock()
-	cause = c.closeReason
-	c.mu.Unlock()
-	c.unregister()
-	// The writer flushes what is queued (a close frame, say) within its write deadline, then closes.
-	c.finish(nil)
-	c.g.ended(c, cause)
+	return false, false
 }

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,6 +28,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		http.Error(w, "This endpoint accepts WebSocket connections only.", http.StatusBadRequest)
+		return
+	}
+	if id := r.URL.Query().Get("awps_connection_id"); id != "" {
+		// A reliable client recovering its session: the URL still carries its original, possibly
+		// expired, access token, which recovery ignores.
+		g.recoverSession(w, r, hubName, id)
 		return
 	}
 	cfg := g.opts.Hubs.Get(hubName)
@@ -227,37 +235,48 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		http.Error(w, "The service is shutting down; reconnect.", http.StatusServiceUnavailable)
 		return
 	}
-	u := ws.HTTPUpgrader{
-		Protocol: func(p string) bool { return a.subprotocol != "" && p == a.subprotocol },
-		Timeout:  10 * time.Second,
-	}
-	nc, rw, _, err := u.Upgrade(r, w)
-	if err != nil {
-		g.log.Debug("upgrade failed", "hub", a.hub, "error", err)
+	nc, reader, ok := g.upgrade(w, r, a.subprotocol)
+	if !ok {
 		return
 	}
 	c := &Conn{
 		g: g, hub: h, id: a.id, userID: a.userID, hasUser: a.hasUser, kind: a.kind,
 		subprotocol: a.subprotocol, mode: a.mode, rawGroup: a.rawGroup, rawNoEcho: a.rawNoEcho,
-		nc: nc, perms: a.perms, state: a.state,
+		perms: a.perms, state: a.state,
 	}
-	var reader = &prefixedConn{Conn: nc}
-	if n := rw.Reader.Buffered(); n > 0 {
-		reader.buffered, _ = rw.Peek(n)
-		reader.buffered = append([]byte(nil), reader.buffered...)
-	}
-	c.refs.Store(2)
+	t := newTransport(c, nc)
+	c.cur.Store(t)
 	now := time.Now()
 	c.lastRead.Store(now.UnixNano())
 	c.nextPing = now.Add(time.Duration(cfg.KeepAliveSeconds) * time.Second).UnixNano()
 
 	g.register(c, a.groups)
 	if c.kind != protocol.Raw {
-		c.send(outFrame{head: systemFrame(c.kind, codecs[c.kind].connected(nil, c.id, c.userID, c.hasUser, ""))})
+		c.send(outFrame{head: c.connectedFrame()})
 	}
 	g.metrics.opened(c)
 	g.connected(c, cfg)
-	go c.readLoop(reader)
+	go t.readLoop(reader)
+}
+
+// upgrade completes the WebSocket handshake, echoing subprotocol when not empty, and returns the socket
+// and a reader that first replays what the HTTP server had buffered.
+func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (net.Conn, io.Reader, bool) {
+	u := ws.HTTPUpgrader{
+		Protocol: func(p string) bool { return subprotocol != "" && p == subprotocol },
+		Timeout:  10 * time.Second,
+	}
+	nc, rw, _, err := u.Upgrade(r, w)
+	if err != nil {
+		g.log.Debug("upgrade failed", "error", err)
+		return nil, nil, false
+	}
+	reader := &prefixedConn{Conn: nc}
+	if n := rw.Reader.Buffered(); n > 0 {
+		buffered, _ := rw.Peek(n)
+		reader.buffered = append([]byte(nil), buffered...)
+	}
+	return nc, reader, true
 }
 
 // register makes the connection reachable by ID, user and group.

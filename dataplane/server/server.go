@@ -155,7 +155,7 @@ func (s *Server) build() {
 	endpoints := func() []*url.URL { return []*url.URL{s.endpoint.Load()} }
 	verifier := &auth.Verifier{Keys: s.opts.Keys, PublicEndpoints: endpoints}
 	gopts := s.opts.Gateway
-	gopts.Hubs, gopts.Verifier, gopts.Events, gopts.Logger = s.opts.Hubs, verifier, s.events, s.log
+	gopts.Hubs, gopts.Verifier, gopts.Keys, gopts.Events, gopts.Logger = s.opts.Hubs, verifier, s.opts.Keys, s.events, s.log
 	s.gw = gateway.New(gopts)
 }
 

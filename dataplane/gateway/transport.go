@@ -3,8 +3,26 @@ package gateway
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// transport is one WebSocket of a connection: its socket, its bounded outbound queue and the writer
+// that drains it. A connection of a reliable protocol outlives its transports: when one drops, the
+// next one (a recovery) continues the same session.
+type transport struct {
+	c         *Conn
+	nc        net.Conn
+	out       outQueue
+	refs      atomic.Int32 // the reader and the writer's end; the socket closes when both released
+	closeOnce sync.Once
+}
+
+func newTransport(c *Conn, nc net.Conn) *transport {
+	t := &transport{c: c, nc: nc}
+	t.refs.Store(2)
+	return t
+}
 
 // outFrame is one queued frame: head, body and tail are written back to back. Bodies (and, for
 // non-reliable protocols, whole frames) are shared by every recipient of a message and never modified.
@@ -16,7 +34,7 @@ type outFrame struct {
 
 func (f *outFrame) size() int { return len(f.head) + len(f.body) + len(f.tail) }
 
-// outQueue is a connection's bounded outbound queue, drained by at most one writer goroutine that
+// outQueue is a transport's bounded outbound queue, drained by at most one writer goroutine that
 // exists only while there is something to write, so an idle connection costs no goroutine here.
 type outQueue struct {
 	mu      sync.Mutex
@@ -24,7 +42,7 @@ type outQueue struct {
 	bytes   int
 	writing bool
 	closed  bool   // no more frames are accepted
-	final   []byte // written after items, then the socket is closed
+	final   []byte // written after items, then the write side is done
 }
 
 var framesPool = sync.Pool{New: func() any { s := make([]outFrame, 0, 16); return &s }}
@@ -47,53 +65,38 @@ const (
 	overflow               // the consumer is too slow: the caller must disconnect it
 )
 
-// enqueue appends f and starts the writer if none runs. It never blocks on the socket.
-func (c *Conn) enqueue(f outFrame) enqueueResult {
-	c.out.mu.Lock()
-	res, start := c.enqueueLocked(f)
-	c.out.mu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
-	return res
-}
-
-// enqueueLocked appends f; the caller holds c.out.mu and starts the writer when start is true.
-func (c *Conn) enqueueLocked(f outFrame) (res enqueueResult, start bool) {
-	q := &c.out
+// enqueue appends f and starts the writer if none runs. It never blocks on the socket. A forced frame
+// (a reliable resend) is not counted against the queue's bounds.
+func (t *transport) enqueue(f outFrame, force bool) enqueueResult {
+	q := &t.out
+	q.mu.Lock()
 	if q.closed {
-		return dropped, false
+		q.mu.Unlock()
+		return dropped
 	}
-	if len(q.items) >= c.g.opts.MaxQueueMessages || q.bytes+f.size() > c.g.opts.MaxQueueBytes {
-		return overflow, false
+	opts := &t.c.g.opts
+	if !force && (len(q.items) >= opts.MaxQueueMessages || q.bytes+f.size() > opts.MaxQueueBytes) {
+		q.mu.Unlock()
+		return overflow
 	}
 	if q.items == nil {
 		q.items = (*framesPool.Get().(*[]outFrame))[:0]
 	}
 	q.items = append(q.items, f)
 	q.bytes += f.size()
-	start = !q.writing
+	start := !q.writing
 	q.writing = true
-	return enqueued, start
-}
-
-// send enqueues f and disconnects the connection if it cannot keep up.
-func (c *Conn) send(f outFrame) {
-	c.sent(c.enqueue(f))
-}
-
-// sent completes a send: an overflowing consumer is disconnected.
-func (c *Conn) sent(res enqueueResult) {
-	if res == overflow {
-		c.g.metrics.slowConsumer(c)
-		c.abort(closeSlowConsumer)
+	q.mu.Unlock()
+	if start {
+		go t.writeLoop()
 	}
+	return enqueued
 }
 
 // finish queues a last frame (a close frame, or nil for none), refuses anything after it, and lets the
-// writer close the socket once everything before it is written.
-func (c *Conn) finish(final []byte) {
-	q := &c.out
+// writer end the write side once everything before it is written.
+func (t *transport) finish(final []byte) {
+	q := &t.out
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -105,14 +108,22 @@ func (c *Conn) finish(final []byte) {
 	q.writing = true
 	q.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go t.writeLoop()
 	}
+}
+
+// closeNow refuses further frames and closes the socket at once, without flushing.
+func (t *transport) closeNow() {
+	t.out.mu.Lock()
+	t.out.closed = true
+	t.out.mu.Unlock()
+	t.closeSocket()
 }
 
 // writeLoop drains the queue, writing each batch with one vectored write, and exits when the queue is
 // empty. It is the only goroutine that writes to the socket.
-func (c *Conn) writeLoop() {
-	q := &c.out
+func (t *transport) writeLoop() {
+	q := &t.out
 	var (
 		batch []outFrame
 		bufs  net.Buffers
@@ -128,7 +139,7 @@ func (c *Conn) writeLoop() {
 			q.mu.Unlock()
 			putFrames(batch)
 			if closed {
-				c.writeFinal(final)
+				t.writeFinal(final)
 			}
 			return
 		}
@@ -152,16 +163,16 @@ func (c *Conn) writeLoop() {
 		}
 		var err error
 		if len(bufs) > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.opts.WriteTimeout))
+			_ = t.nc.SetWriteDeadline(time.Now().Add(t.c.g.opts.WriteTimeout))
 			out := bufs // WriteTo consumes its receiver; keep bufs for reuse
 			var written int64
-			written, err = out.WriteTo(c.nc)
-			c.g.metrics.written(c, n, written)
+			written, err = out.WriteTo(t.nc)
+			t.c.g.metrics.written(t.c, n, written)
 		}
 		clear(batch)
 		batch = batch[:0]
 		if err != nil {
-			c.writeFailed(err)
+			t.writeFailed(err)
 			return
 		}
 	}
@@ -182,22 +193,23 @@ const closeWait = 2 * time.Second
 // writeFinal ends the write side: after a close frame it half-closes the socket and gives the peer
 // closeWait to answer, so that unread input does not turn the close into a reset that loses the frame.
 // The socket itself is closed once the reader is done too (see release).
-func (c *Conn) writeFinal(final []byte) {
+func (t *transport) writeFinal(final []byte) {
 	if final != nil {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := c.nc.Write(final); err == nil {
-			if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = t.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := t.nc.Write(final); err == nil {
+			if hc, ok := t.nc.(interface{ CloseWrite() error }); ok {
 				_ = hc.CloseWrite()
 			}
 		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+		_ = t.nc.SetReadDeadline(time.Now().Add(closeWait))
 	}
-	c.release()
+	t.release()
 }
 
-// writeFailed handles a failed or timed-out write: the peer is gone or too slow.
-func (c *Conn) writeFailed(err error) {
-	q := &c.out
+// writeFailed handles a failed or timed-out write: the peer is gone or too slow. The reader then sees
+// the closed socket and ends the transport.
+func (t *transport) writeFailed(err error) {
+	q := &t.out
 	q.mu.Lock()
 	q.closed = true
 	q.writing = false
@@ -208,8 +220,21 @@ func (c *Conn) writeFailed(err error) {
 	q.mu.Unlock()
 	var ne net.Error
 	if asNetError(err, &ne) && ne.Timeout() {
-		c.g.metrics.slowConsumer(c)
-		c.setCloseReason(closeSlowConsumer)
+		t.c.g.metrics.slowConsumer(t.c)
+		t.c.setCloseReason(closeSlowConsumer)
 	}
-	c.closeSocket()
+	t.closeSocket()
+	t.release()
+}
+
+func (t *transport) closeSocket() {
+	t.closeOnce.Do(func() { _ = t.nc.Close() })
+}
+
+// release is called once by the reader when it is done and once by the writer when the queue is
+// closed and flushed; the socket is closed when both are done.
+func (t *transport) release() {
+	if t.refs.Add(-1) == 0 {
+		t.closeSocket()
+	}
 }
