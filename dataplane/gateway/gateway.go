@@ -235,8 +235,12 @@ func newConnectionID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// ended is called once per registered connection, after its read loop ended.
+// ended is called once per registered connection, when it is over.
 func (g *Gateway) ended(c *Conn, cause closeCause) {
+	if g.log.Enabled(context.Background(), slog.LevelDebug) {
+		g.log.Debug("connection closed", "hub", c.hub.name, "connectionId", c.id, "userId", c.userID,
+			"category", cause.category, "code", int(cause.code), "reason", cause.reason)
+	}
 	g.metrics.closed(c, cause.category)
 	g.disconnected(c, cause)
 	g.conns.Done()

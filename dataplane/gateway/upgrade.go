@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -255,6 +256,9 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		c.send(outFrame{head: c.connectedFrame()})
 	}
 	g.metrics.opened(c)
+	if g.log.Enabled(r.Context(), slog.LevelDebug) {
+		g.log.Debug("connection opened", "hub", c.hub.name, "connectionId", c.id, "userId", c.userID, "protocol", protocolLabel(c))
+	}
 	g.connected(c, cfg)
 	go t.readLoop(reader)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kwps/kwps/dataplane/auth"
 	"github.com/kwps/kwps/dataplane/gateway"
 	"github.com/kwps/kwps/dataplane/hubconfig"
+	"github.com/kwps/kwps/dataplane/metrics"
 	"github.com/kwps/kwps/dataplane/rest"
 	"github.com/kwps/kwps/dataplane/upstream"
 )
@@ -68,6 +69,7 @@ type Server struct {
 	public   net.Listener
 	admin    net.Listener
 	reg      *prometheus.Registry
+	metrics  *metrics.Metrics
 }
 
 // New binds the listeners and builds the data plane; Run serves it.
@@ -145,17 +147,21 @@ func (s *Server) AdminAddr() net.Addr {
 func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
 func (s *Server) build() {
+	s.metrics = metrics.New(s.reg)
+	s.opts.Hubs.Subscribe(func(string) { s.metrics.ConfigReloaded() })
 	s.events = upstream.New(upstream.Options{
 		Keys:        s.opts.Keys,
 		Origin:      func() string { return s.endpoint.Load().Host },
 		TokenSource: s.opts.TokenSource,
 		Secrets:     s.opts.Secrets,
 		Logger:      s.log,
+		Observer:    s.metrics,
 	})
 	endpoints := func() []*url.URL { return []*url.URL{s.endpoint.Load()} }
 	verifier := &auth.Verifier{Keys: s.opts.Keys, PublicEndpoints: endpoints}
 	gopts := s.opts.Gateway
 	gopts.Hubs, gopts.Verifier, gopts.Keys, gopts.Events, gopts.Logger = s.opts.Hubs, verifier, s.opts.Keys, s.events, s.log
+	gopts.Observer = s.metrics
 	s.gw = gateway.New(gopts)
 }
 
@@ -166,6 +172,7 @@ func (s *Server) publicHandler() http.Handler {
 		Keys:     s.opts.Keys,
 		Endpoint: func(*http.Request) *url.URL { return s.endpoint.Load() },
 		Logger:   s.log,
+		Observe:  s.metrics.ObserveREST,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/client/", s.gw)
