@@ -36,7 +36,7 @@ func start(t *testing.T) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{srv: srv, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-r.done })
+	t.Cleanup(func() { cancel(); _ = <-r.done })
 	return r
 }
 
@@ -131,9 +131,9 @@ func TestMetrics(t *testing.T) {
 	checks := map[string]string{
 		`kwps_connections{hub="chat"}`: "1",
 		`kwps_connections_opened_total{hub="chat",protocol="json.webpubsub.azure.v1"}`: "1",
-		`kwps_inbound_messages_total{hub="chat"}`:                                     "1",
-		`kwps_rest_request_duration_seconds_count{code="202",operation="sendToAll"}`:  "1",
-		`kwps_config_reloads_total`:                                                   "1",
+		`kwps_inbound_messages_total{hub="chat"}`:                                      "1",
+		`kwps_rest_request_duration_seconds_count{code="202",operation="sendToAll"}`:   "1",
+		`kwps_config_reloads_total`:                                                    "1",
 	}
 	for series, want := range checks {
 		if got := metricValue(body, series); got != want {
