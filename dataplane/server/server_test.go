@@ -36,7 +36,12 @@ func start(t *testing.T) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{srv: srv, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); _ = <-r.done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-r.done; err != nil {
+			t.Log(err)
+		}
+	})
 	return r
 }
 
