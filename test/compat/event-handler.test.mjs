@@ -262,6 +262,7 @@ test("onDisconnected arrives with a reason when the client stops and when REST c
   quitter.client.stop();
   const quit = await calls.take(callOf("disconnected", quitter.connectionId), "onDisconnected after stop()");
   assert.equal(typeof quit.reason, "string");
+  assert.match(quit.reason, /\S/, "the disconnected event says why");
 
   await kwps.serviceClient("chat").closeConnection(kicked.connectionId, { reason: "kicked by the app" });
   const closed = await calls.take(callOf("disconnected", kicked.connectionId), "onDisconnected after closeConnection");

@@ -144,8 +144,8 @@ test("keepalive: kwps answers the client's pings, so an idle client stays connec
   const service = kwps.serviceClient(newHub());
   // The client closes the connection when nothing arrives for keepAliveTimeoutInMs; only pongs can
   // arrive while it is idle.
-  const c = await connect(t, service, { userId: "idle" }, { keepAliveIntervalInMs: 200, keepAliveTimeoutInMs: 1_000 });
-  await sleep(2_500);
+  const c = await connect(t, service, { userId: "idle" }, { keepAliveIntervalInMs: 250, keepAliveTimeoutInMs: 1_500 });
+  await sleep(3_000);
   assert.deepEqual(c.events.pending.filter((e) => e.type === "disconnected" || e.type === "stopped"), []);
   assert.equal(await service.connectionExists(c.connectionId), true);
 });
