@@ -44,7 +44,7 @@ export function newJsonClient(t, url, options = {}) {
 }
 
 /**
- * Starts a JSON client for url (a client access URL, or a getClientAccessUrl function) and waits for
+ * Starts a JSON client for url (a client access URL, or a credential {getClientAccessUrl}) and waits for
  * its connected event.
  * @returns {Promise<JsonClient>}
  */
