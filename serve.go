@@ -30,6 +30,7 @@ func runServe(args []string) error {
 		tlsKey    = fs.String("tls-key", "", "TLS private key file")
 		tokenFile = fs.String("identity-token-file", "", "bearer token file sent to ManagedIdentity event handlers")
 		secretDir = fs.String("secret-dir", "", "directory of code secrets for codeSecretRef, laid out DIR/<secret>/<key>")
+		redisURL  = fs.String("redis", os.Getenv("KWPS_REDIS_URL"), "Redis URL (redis://[:password@]host:port[/db]): act as one service with the other processes on it (env KWPS_REDIS_URL)")
 	)
 	fs.Var(&files, "f", "Hub manifest file or directory (repeatable)")
 	logs.register(fs)
@@ -63,12 +64,20 @@ func runServe(args []string) error {
 	if *tokenFile != "" {
 		opts.TokenSource = &upstream.StaticTokenFile{Path: *tokenFile}
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *redisURL != "" {
+		bp, err := connectRedis(ctx, *redisURL, log)
+		if err != nil {
+			return err
+		}
+		defer bp.Close()
+		opts.Backplane = bp
+	}
 	srv, err := server.New(opts)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// Abuse protection before the first client: hubs are ready once their handlers pass (or refused
 	// with the reason while they fail, and re-checked with backoff).
 	origin := func() string { return srv.Endpoint().Host }

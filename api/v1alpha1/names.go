@@ -22,7 +22,9 @@ const (
 func HubConfigMapName(webPubSub, hub string) string { return webPubSub + "-hub-" + hub }
 
 // ConnectionStringsSecretName is the name of the instance's connection-strings Secret.
-func (w *WebPubSub) ConnectionStringsSecretName() string { return w.Name + ConnectionStringsSecretSuffix }
+func (w *WebPubSub) ConnectionStringsSecretName() string {
+	return w.Name + ConnectionStringsSecretSuffix
+}
 
 // GatewayName is the name of the instance's gateway Deployment, Service and RBAC objects.
 func (w *WebPubSub) GatewayName() string { return w.Name + GatewaySuffix }

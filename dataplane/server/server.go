@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kwps/kwps/dataplane/auth"
+	"github.com/kwps/kwps/dataplane/backplane"
 	"github.com/kwps/kwps/dataplane/gateway"
 	"github.com/kwps/kwps/dataplane/hubconfig"
 	"github.com/kwps/kwps/dataplane/metrics"
@@ -45,8 +46,11 @@ type Options struct {
 	// TokenSource and Secrets serve ManagedIdentity handlers and code secret references.
 	TokenSource upstream.TokenSource
 	Secrets     upstream.SecretResolver
-	// Ready, if set, is an extra readiness check (config synced, backplane connected).
+	// Ready, if set, is an extra readiness check (config synced).
 	Ready func() error
+	// Backplane joins this process to others serving the same instance; nil serves alone. Readiness
+	// fails while it is disconnected. The caller closes it after Run.
+	Backplane backplane.Backplane
 	// DrainTimeout bounds the graceful drain on shutdown (default 20 s).
 	DrainTimeout time.Duration
 	// OnListening is called with the public endpoint once the listener is bound and before it accepts.
@@ -162,6 +166,10 @@ func (s *Server) build() {
 	gopts := s.opts.Gateway
 	gopts.Hubs, gopts.Verifier, gopts.Keys, gopts.Events, gopts.Logger = s.opts.Hubs, verifier, s.opts.Keys, s.events, s.log
 	gopts.Observer = s.metrics
+	gopts.Backplane = s.opts.Backplane
+	if s.opts.Backplane != nil {
+		metrics.RegisterBackplane(s.reg, s.opts.Backplane)
+	}
 	s.gw = gateway.New(gopts)
 }
 
@@ -198,6 +206,11 @@ func (s *Server) adminHandler() http.Handler {
 func (s *Server) ready() error {
 	if s.draining.Load() {
 		return errors.New("draining")
+	}
+	if s.opts.Backplane != nil {
+		if err := s.opts.Backplane.Ready(); err != nil {
+			return err
+		}
 	}
 	if s.opts.Ready != nil {
 		return s.opts.Ready()
