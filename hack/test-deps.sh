@@ -17,10 +17,13 @@ fi
 for lock in test/*/package-lock.json; do
   [[ -e "$lock" ]] || continue
   dir=$(dirname "$lock")
-  # npm ci is skipped when node_modules already matches the lock file.
-  if [[ ! -f "$dir/node_modules/.package-lock.json" ]] || ! cmp -s <(sed 1,3d "$lock") <(sed 1,3d "$dir/node_modules/.package-lock.json" 2>/dev/null); then
+  # npm ci runs again only when the lock file changed since the last install.
+  stamp="$dir/node_modules/.kwps-lock.sha256"
+  want=$(sha256sum "$lock" | cut -d' ' -f1)
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     echo "test-deps: npm ci in $dir" >&2
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
   fi
 done
 
