@@ -17,6 +17,10 @@ HELM_VERSION           ?= v3.22.0
 GOLANGCI_LINT  := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 HELM           := $(LOCALBIN)/helm-$(HELM_VERSION)
+BUF_VERSION            ?= v1.75.0
+PROTOC_GEN_GO_VERSION  ?= v1.36.12
+BUF            := $(LOCALBIN)/buf-$(BUF_VERSION)
+PROTOC_GEN_GO  := $(LOCALBIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 
 # Tests: -race always; FUZZTIME is how long each fuzz target runs in `make test`.
 TEST_FLAGS ?= -race -shuffle=on -timeout 30m
@@ -77,6 +81,11 @@ verify-generated: manifests generate ## Regenerate, then fail if a generated fil
 	  echo "generated files are stale: run 'make manifests generate' and commit the result" >&2; exit 1; \
 	fi
 
+# PROTO_VERIFY=1 checks the committed code instead of writing it (dataplane/protocol/pb's test does).
+.PHONY: proto
+proto: $(BUF) $(PROTOC_GEN_GO) ## Generate dataplane/protocol/pb from dataplane/protocol/webpubsub.proto (offline: buf and protoc-gen-go from the module proxy).
+	BUF=$(BUF) PROTOC_GEN_GO=$(PROTOC_GEN_GO) hack/protogen.sh $(if $(PROTO_VERIFY),verify,write)
+
 ##@ Test
 
 .PHONY: test
@@ -108,3 +117,11 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 $(HELM): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(LOCALBIN)/helm $@
+
+$(BUF): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	mv $(LOCALBIN)/buf $@
+
+$(PROTOC_GEN_GO): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	mv $(LOCALBIN)/protoc-gen-go $@
