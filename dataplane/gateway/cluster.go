@@ -136,19 +136,16 @@ func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
 		o.Filter = f
 	}
 	closing := CloseOptions{Excluded: e.excluded, Reason: e.reason}
+	p := &post{msg: &e.msg, id: e.id, opts: &o, expires: e.expires}
 	switch e.op {
 	case opSendAll:
-		d := newDelivery(&e.msg, &o)
-		d.expires = e.expires
-		eachConn(h, d.to)
+		eachConn(h, newDelivery(p).to)
 	case opSendGroup:
-		g.deliver(h.groups.members(e.target), &e.msg, &o, e.expires)
+		deliver(h.groups.members(e.target), p)
 	case opSendUser:
-		g.deliver(h.users.members(e.target), &e.msg, &o, e.expires)
+		deliver(h.users.members(e.target), p)
 	case opSendConn:
-		if c := h.conns.get(e.target); c != nil {
-			g.deliver([]*Conn{c}, &e.msg, &o, e.expires)
-		}
+		deliver(connSlice(h.conns.get(e.target)), p)
 	case opCloseAll:
 		eachConn(h, func(c *Conn) { closeEach([]*Conn{c}, closing) })
 	case opCloseGroup:

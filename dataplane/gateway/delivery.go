@@ -8,21 +8,38 @@ import (
 	"github.com/kwps/kwps/dataplane/protocol"
 )
 
+// msgID identifies a message across processes, so that a reliable session moving from one process to
+// another receives each message once.
+type msgID struct{ origin, n uint64 }
+
+// post is one message being sent: what, under which ID, narrowed by which options, valid until when
+// (unix nanoseconds; 0 never).
+type post struct {
+	msg     *protocol.Message
+	id      msgID
+	opts    *SendOptions
+	expires int64
+}
+
+// newPost stamps a message sent from this process with a new ID and its expiry.
+func (g *Gateway) newPost(m *protocol.Message, o *SendOptions) *post {
+	p := &post{msg: m, id: msgID{g.origin, g.msgSeq.Add(1)}, opts: o}
+	if o.TTL > 0 {
+		p.expires = time.Now().Add(o.TTL).UnixNano()
+	}
+	return p
+}
+
 // delivery is one message on its way to local recipients. Each protocol's encoding is made once, on
 // first need, and shared by every recipient of that protocol. A delivery is used by one goroutine.
 type delivery struct {
-	msg     *protocol.Message
+	*post
 	frames  [protocol.NumKinds][]byte // complete frames (non-reliable kinds) or bodies (reliable kinds)
-	expires int64
 	exclude recipients
 }
 
-func newDelivery(m *protocol.Message, o *SendOptions) *delivery {
-	d := &delivery{msg: m, exclude: newRecipients(o)}
-	if o.TTL > 0 {
-		d.expires = time.Now().Add(o.TTL).UnixNano()
-	}
-	return d
+func newDelivery(p *post) *delivery {
+	return &delivery{post: p, exclude: newRecipients(p.opts)}
 }
 
 // encoded returns kind's shared bytes.
@@ -54,7 +71,7 @@ func (d *delivery) to(c *Conn) {
 		return
 	}
 	if c.kind.Reliable() {
-		c.sendSequenced(d.encoded(c.kind), d.expires)
+		c.sendSequenced(d.encoded(c.kind), d.expires, d.id)
 		return
 	}
 	c.send(outFrame{head: d.encoded(c.kind), expires: d.expires})

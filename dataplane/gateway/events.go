@@ -101,8 +101,7 @@ func (c *Conn) userEvent(req *protocol.Request) {
 		if dt == protocol.JSONData && !json.Valid(resp.Body) {
 			dt = protocol.Text
 		}
-		d := newDelivery(serverMessage(protocol.Payload{Type: dt, Data: resp.Body}), &SendOptions{})
-		d.to(c)
+		newDelivery(c.g.newPost(serverMessage(protocol.Payload{Type: dt, Data: resp.Body}), &SendOptions{})).to(c)
 	}
 	if req.HasAckID {
 		c.finishAck(req.AckID, nil)

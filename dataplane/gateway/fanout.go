@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/kwps/kwps/dataplane/filter"
 	"github.com/kwps/kwps/dataplane/protocol"
@@ -27,21 +26,11 @@ func serverMessage(p protocol.Payload) *protocol.Message {
 	return &protocol.Message{From: protocol.FromServer, Payload: p}
 }
 
-// deliver queues m for the given local connections.
-func (g *Gateway) deliver(conns []*Conn, m *protocol.Message, o *SendOptions, expires int64) {
-	if len(conns) == 0 {
-		return
+// deliver queues p for the given local connections.
+func deliver(conns []*Conn, p *post) {
+	if len(conns) > 0 {
+		newDelivery(p).toAll(conns)
 	}
-	d := newDelivery(m, o)
-	d.expires = expires
-	d.toAll(conns)
-}
-
-func expiry(o *SendOptions) int64 {
-	if o.TTL > 0 {
-		return time.Now().Add(o.TTL).UnixNano()
-	}
-	return 0
 }
 
 func filterText(f *filter.Filter) string {
@@ -52,49 +41,48 @@ func filterText(f *filter.Filter) string {
 }
 
 // sendEnvelope is the backplane form of a send.
-func sendEnvelope(kind op, hubName, target string, m *protocol.Message, o *SendOptions, expires int64) *envelope {
-	return &envelope{op: kind, hub: hubName, target: target, msg: *m, excluded: o.Excluded, filter: filterText(o.Filter), expires: expires}
+func sendEnvelope(kind op, hubName, target string, p *post) *envelope {
+	return &envelope{op: kind, hub: hubName, target: target, msg: *p.msg, id: p.id, excluded: p.opts.Excluded,
+		filter: filterText(p.opts.Filter), expires: p.expires}
 }
 
 // publishGroup delivers m to group's members in every process.
 func (g *Gateway) publishGroup(hubName, group string, m *protocol.Message, o SendOptions) {
-	expires := expiry(&o)
+	p := g.newPost(m, &o)
 	if h := g.lookupHub(hubName); h != nil {
-		g.deliver(h.groups.members(group), m, &o, expires)
+		deliver(h.groups.members(group), p)
 	}
-	g.cast(chGroup(hubName, group), sendEnvelope(opSendGroup, hubName, group, m, &o, expires))
+	g.cast(chGroup(hubName, group), sendEnvelope(opSendGroup, hubName, group, p))
 }
 
 // SendToAll implements Service.
-func (g *Gateway) SendToAll(_ context.Context, hubName string, p protocol.Payload, o SendOptions) error {
-	m, expires := serverMessage(p), expiry(&o)
+func (g *Gateway) SendToAll(_ context.Context, hubName string, payload protocol.Payload, o SendOptions) error {
+	p := g.newPost(serverMessage(payload), &o)
 	if h := g.lookupHub(hubName); h != nil {
-		d := newDelivery(m, &o)
-		d.expires = expires
-		eachConn(h, d.to)
+		eachConn(h, newDelivery(p).to)
 	}
-	g.cast(chHub(hubName), sendEnvelope(opSendAll, hubName, "", m, &o, expires))
+	g.cast(chHub(hubName), sendEnvelope(opSendAll, hubName, "", p))
 	return nil
 }
 
 // SendToUser implements Service.
-func (g *Gateway) SendToUser(_ context.Context, hubName, userID string, p protocol.Payload, o SendOptions) error {
-	m, expires := serverMessage(p), expiry(&o)
+func (g *Gateway) SendToUser(_ context.Context, hubName, userID string, payload protocol.Payload, o SendOptions) error {
+	p := g.newPost(serverMessage(payload), &o)
 	if h := g.lookupHub(hubName); h != nil {
-		g.deliver(h.users.members(userID), m, &o, expires)
+		deliver(h.users.members(userID), p)
 	}
-	g.cast(chUser(hubName, userID), sendEnvelope(opSendUser, hubName, userID, m, &o, expires))
+	g.cast(chUser(hubName, userID), sendEnvelope(opSendUser, hubName, userID, p))
 	return nil
 }
 
 // SendToConnection implements Service.
-func (g *Gateway) SendToConnection(_ context.Context, hubName, connectionID string, p protocol.Payload, o SendOptions) error {
-	m, expires := serverMessage(p), expiry(&o)
+func (g *Gateway) SendToConnection(_ context.Context, hubName, connectionID string, payload protocol.Payload, o SendOptions) error {
+	p := g.newPost(serverMessage(payload), &o)
 	if c := g.conn(hubName, connectionID); c != nil {
-		g.deliver([]*Conn{c}, m, &o, expires)
+		deliver([]*Conn{c}, p)
 		return nil
 	}
-	g.cast(chConn(hubName, connectionID), sendEnvelope(opSendConn, hubName, connectionID, m, &o, expires))
+	g.cast(chConn(hubName, connectionID), sendEnvelope(opSendConn, hubName, connectionID, p))
 	return nil
 }
 

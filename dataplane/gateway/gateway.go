@@ -12,8 +12,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kwps/kwps/dataplane/auth"
@@ -89,6 +91,8 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics metrics
 	bp      backplane.Backplane
+	origin  uint64        // this process, in message IDs
+	msgSeq  atomic.Uint64 // message IDs
 
 	hubsMu sync.RWMutex
 	hubs   map[string]*hub
@@ -112,6 +116,9 @@ type hub struct {
 func New(o Options) *Gateway {
 	o.setDefaults()
 	g := &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, bp: o.Backplane, hubs: map[string]*hub{}}
+	var origin [8]byte
+	_, _ = rand.Read(origin[:])
+	g.origin = binary.LittleEndian.Uint64(origin[:])
 	if g.bp != nil {
 		g.bp.SetHandler(g.onBackplane)
 	}

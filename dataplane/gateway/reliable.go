@@ -44,7 +44,7 @@ func (r *reliableState) ack(seq uint64) {
 
 // sendSequenced queues a data message for a reliable connection: it gets the next sequenceId, is kept
 // until the client acknowledges it, and its per-connection head (and tail) wrap the shared body.
-func (c *Conn) sendSequenced(body []byte, expires int64) {
+func (c *Conn) sendSequenced(body []byte, expires int64, id msgID) {
 	cd := codecs[c.kind]
 	c.rmu.Lock()
 	if c.over {
@@ -56,7 +56,7 @@ func (c *Conn) sendSequenced(body []byte, expires int64) {
 	n := len(prefix) + len(body) - from + len(tail)
 	head := make([]byte, 0, frameHeaderSize(n)+len(prefix))
 	head = append(appendFrameHeader(head, cd.op, n), prefix...)
-	f := outFrame{head: head, body: body[from:], tail: tail, seq: seq, expires: expires}
+	f := outFrame{head: head, body: body[from:], tail: tail, seq: seq, expires: expires, id: id}
 	if len(c.rel.buf) >= maxReplayMessages || c.rel.bytes+f.size() > maxReplayBytes {
 		c.rmu.Unlock()
 		c.g.metrics.slowConsumer(c)

@@ -66,7 +66,7 @@ func TestServiceTTLDropsStaleMessages(t *testing.T) {
 	e := newEnv(t)
 	c := e.dialJSON("chat", "a", nil, nil)
 	// A message with a TTL that has already passed when the writer picks it up is dropped.
-	d := newDelivery(serverMessage(text("late")), &SendOptions{TTL: time.Nanosecond})
+	d := newDelivery(e.gw.newPost(serverMessage(text("late")), &SendOptions{TTL: time.Nanosecond}))
 	time.Sleep(time.Millisecond)
 	d.to(e.gw.conn("chat", c.id))
 	if err := e.gw.SendToConnection(t.Context(), "chat", c.id, text("fresh"), SendOptions{TTL: time.Minute}); err != nil {

@@ -30,6 +30,7 @@ type outFrame struct {
 	head, body, tail []byte
 	seq              uint64 // reliable sequence ID, 0 for anything else
 	expires          int64  // unix nanoseconds after which the frame is dropped unsent; 0 never
+	id               msgID  // reliable: the message, to recognize it when a session moves
 }
 
 func (f *outFrame) size() int { return len(f.head) + len(f.body) + len(f.tail) }

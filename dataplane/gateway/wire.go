@@ -51,6 +51,7 @@ type envelope struct {
 	expires  int64 // unix nanoseconds; 0 never
 	perm     Permission
 	msg      protocol.Message
+	id       msgID
 }
 
 // encode appends e in a compact binary form: strings and byte slices are length-prefixed.
@@ -62,6 +63,8 @@ func (e *envelope) encode(dst []byte) []byte {
 		dst = append(dst, 0)
 	}
 	dst = binary.AppendVarint(dst, e.expires)
+	dst = binary.AppendUvarint(dst, e.id.origin)
+	dst = binary.AppendUvarint(dst, e.id.n)
 	for _, s := range [...]string{e.hub, e.target, e.group, e.filter, e.reason, e.msg.Group, e.msg.FromUserID} {
 		dst = appendString(dst, s)
 	}
@@ -95,6 +98,8 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 	e.msg.From, e.msg.Type, e.msg.HasFromUserID = protocol.Source(b[3]), protocol.DataType(b[4]), b[5] == 1
 	r := reader{b: b[6:]}
 	e.expires = r.varint()
+	e.id.origin = r.uvarint()
+	e.id.n = r.uvarint()
 	for _, p := range [...]*string{&e.hub, &e.target, &e.group, &e.filter, &e.reason, &e.msg.Group, &e.msg.FromUserID} {
 		*p = r.string()
 	}
@@ -115,6 +120,16 @@ type reader struct {
 
 func (r *reader) varint() int64 {
 	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
 		r.err = true
 		return 0
