@@ -24,4 +24,7 @@ const (
 	ReasonGatewaysUnavailable = "GatewaysUnavailable"
 	// ReasonBackplaneRequired: replicas is more than 1 but scaleOut.redis is not set.
 	ReasonBackplaneRequired = "BackplaneRequired"
+	// ReasonHubNameConflict: another Hub of the same WebPubSub, created earlier, has the same hub name;
+	// only that one is served.
+	ReasonHubNameConflict = "HubNameConflict"
 )
