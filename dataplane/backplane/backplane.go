@@ -32,6 +32,9 @@ type Backplane interface {
 	// change is applied in call order, shortly after.
 	Subscribe(channels ...string)
 	Unsubscribe(channels ...string)
+	// Sync waits until every Subscribe and Unsubscribe made before it is in effect, so a message
+	// published after Sync returns reaches this process.
+	Sync(ctx context.Context) error
 	// Send publishes payload to channel without waiting: it is queued, and dropped (and counted) when
 	// the queue is full or the transport is down. payload must not be modified after the call.
 	Send(channel string, payload []byte)

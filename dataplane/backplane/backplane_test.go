@@ -61,6 +61,7 @@ var behaviour = []struct {
 	{"request ends at close", testRequestClose},
 	{"order per channel per publisher under a burst", testOrder},
 	{"a slow handler drops and counts, other channels flow", testSlowHandler},
+	{"sync makes new subscriptions count at once", testSync},
 	{"closed backplane", testClosed},
 	{"close leaves no goroutine", testNoLeak},
 }
@@ -525,5 +526,24 @@ func testNoLeak(t *testing.T, c cluster) {
 	if now > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, now, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// testSync: once Sync returns, a subscription made before it is in effect: a Publish from another
+// process, made right away, counts this process among its receivers (no polling).
+func testSync(t *testing.T, c cluster) {
+	a := c.join(t, "a", IngressOptions{})
+	b := c.join(t, "b", IngressOptions{})
+	a.SetHandler(func(string, []byte, func([]byte)) {})
+	for i := range 50 {
+		ch := "sync-" + strconv.Itoa(i)
+		a.Subscribe(ch)
+		if err := a.Sync(t.Context()); err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+		n, err := b.Publish(t.Context(), ch, []byte("x"))
+		if err != nil || n != 1 {
+			t.Fatalf("publish on %s right after Sync: receivers %d, %v; want 1", ch, n, err)
+		}
 	}
 }

@@ -48,6 +48,7 @@ type Redis struct {
 	// replace, close), so that a replacement subscribes to every channel applied so far.
 	psMu sync.Mutex
 	ps   atomic.Pointer[redis.PubSub]
+	sync syncState
 
 	health health
 
@@ -96,6 +97,7 @@ func NewRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	}
 	r.subClient = redis.NewClient(so)
 	r.subs.init()
+	r.sync.init()
 	r.out.init(o)
 	r.pending.init(o.MaxPendingRequests)
 	r.health.init(r.opts.Logger)

@@ -44,8 +44,11 @@ func (r *Redis) readLoop() {
 		}
 		backoff = minBackoff
 		r.health.set(&r.health.pubsub, true, nil)
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			r.dispatch(m.Channel, m.Payload)
+		case *redis.Pong:
+			r.sync.pong(m.Payload)
 		}
 	}
 }

@@ -85,6 +85,7 @@ func (s *subscriptions) changes(prefix string) (sub, unsub []string) {
 // leaves the channel unsubscribed. The channel name must not start with "node:" (reply channels).
 func (r *Redis) Subscribe(channels ...string) {
 	if !r.closed.Load() {
+		r.sync.bump()
 		r.subs.want(channels, true)
 	}
 }
@@ -92,6 +93,7 @@ func (r *Redis) Subscribe(channels ...string) {
 // Unsubscribe implements Backplane.
 func (r *Redis) Unsubscribe(channels ...string) {
 	if !r.closed.Load() {
+		r.sync.bump()
 		r.subs.want(channels, false)
 	}
 }
@@ -105,9 +107,11 @@ func (r *Redis) subscribeLoop() {
 			return
 		case <-r.subs.wake:
 		}
+		gen := r.sync.target()
 		sub, unsub := r.subs.changes(r.opts.Prefix)
 		r.apply(unsub, false)
 		r.apply(sub, true)
+		r.sync.done(gen)
 	}
 }
 

@@ -117,10 +117,14 @@ func (g *Gateway) onBackplane(_ string, payload []byte, reply func([]byte)) {
 	}
 	h := g.lookupHub(e.hub)
 	status := replyNotFound
-	if h != nil {
+	switch {
+	case h != nil:
 		status = g.apply(h, e, reply)
+	case reply != nil && (e.op == opListGroup || e.op == opPrepare || e.op == opCommit):
+		reply([]byte{replyNotFound})
+		return
 	}
-	if reply != nil && e.op != opListGroup {
+	if reply != nil && e.op != opListGroup && e.op != opPrepare && e.op != opCommit {
 		reply([]byte{status})
 	}
 }
@@ -191,6 +195,10 @@ func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
 	case opListGroup:
 		if reply != nil {
 			reply(encodeMembers(h.groups.members(e.target)))
+		}
+	case opPrepare, opCommit:
+		if reply != nil {
+			reply(onHandover(h.conns.get(e.target), e))
 		}
 	}
 	return replyOK

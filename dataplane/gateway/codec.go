@@ -34,10 +34,23 @@ var jsonCodec = &codec{
 	},
 }
 
+var protobufCodec = &codec{
+	op:           ws.OpBinary,
+	decode:       protocol.DecodeProtobuf,
+	ack:          protocol.AppendProtobufAck,
+	connected:    protocol.AppendProtobufConnected,
+	disconnected: protocol.AppendProtobufDisconnected,
+	pong:         protocol.ProtobufPong,
+	message:      protocol.AppendProtobufMessage,
+	sequenced:    protocol.ProtobufSequenced,
+}
+
 // codecs by kind; nil for Raw, which has no envelope.
 var codecs = [protocol.NumKinds]*codec{
-	protocol.JSON:         jsonCodec,
-	protocol.JSONReliable: jsonCodec,
+	protocol.JSON:             jsonCodec,
+	protocol.JSONReliable:     jsonCodec,
+	protocol.Protobuf:         protobufCodec,
+	protocol.ProtobufReliable: protobufCodec,
 }
 
 // supported reports whether the gateway speaks kind.

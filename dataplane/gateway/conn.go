@@ -47,9 +47,12 @@ type Conn struct {
 	closeReason closeCause // why the connection (or its last transport) ended; the first reason wins
 	hasReason   bool
 
-	rmu  sync.Mutex // orders sequence numbers, the replay buffer, transport changes and the end
-	rel  reliableState
-	over bool // torn down: guarded by rmu
+	rmu         sync.Mutex // orders sequence numbers, the replay buffer, transport changes and the end
+	rel         reliableState
+	over        bool             // torn down: guarded by rmu
+	movingUntil int64            // unix nanoseconds; while set, another process is taking the session over
+	restoring   bool             // this copy waits for its state from the process that held it
+	pending     []pendingMessage // messages received while restoring
 
 	lastRead   atomic.Int64 // unix nanoseconds of the last frame received
 	detachedAt atomic.Int64 // unix nanoseconds since the reliable session has had no transport; 0 attached
@@ -222,6 +225,15 @@ func (c *Conn) sent(t *transport, res enqueueResult) {
 func (c *Conn) drop(t *transport, cause closeCause) {
 	c.setCloseReason(cause)
 	t.closeNow()
+}
+
+// goAway closes the transport with cause but keeps a reliable session, for its client to recover it
+// (here, or in another process that takes it over).
+func (c *Conn) goAway(cause closeCause) {
+	c.setCloseReason(cause)
+	if t := c.cur.Load(); t != nil {
+		t.finish(closeFrame(cause.code, cause.reason))
+	}
 }
 
 // Close ends the connection from the server side: subprotocol clients first get the disconnected

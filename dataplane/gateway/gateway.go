@@ -97,8 +97,9 @@ type Gateway struct {
 	hubsMu sync.RWMutex
 	hubs   map[string]*hub
 
-	draining bool // guarded by hubsMu: no new connections are accepted
-	conns    sync.WaitGroup
+	draining  bool // guarded by hubsMu: no new connections are accepted
+	conns     sync.WaitGroup
+	restoring sync.Map // connection IDs being taken over from another process
 }
 
 // hub is the state of one hub in this process.
@@ -177,7 +178,13 @@ func (g *Gateway) Drain(ctx context.Context) error {
 	g.draining = true
 	g.hubsMu.Unlock()
 	for _, h := range g.hubList() {
-		h.conns.each(nil, func(c *Conn) { c.Close(closeShutdown) })
+		h.conns.each(nil, func(c *Conn) {
+			if g.bp != nil && c.kind.Reliable() {
+				c.goAway(closeShutdown) // its client recovers on another process, which takes the session over
+				return
+			}
+			c.Close(closeShutdown)
+		})
 	}
 	done := make(chan struct{})
 	go func() { g.conns.Wait(); close(done) }()

@@ -49,7 +49,7 @@ func newEnv(t *testing.T, mutate ...func(*Options)) *env {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		cancel()
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
 		defer dcancel()
 		_ = gw.Drain(dctx)
 		srv.Close()
@@ -259,5 +259,25 @@ func eventually(t *testing.T, what string, f func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// expectRawClose reads raw frames until a close frame and returns its code; unlike wsutil it accepts
+// codes gobwas/ws does not know, such as 1012 (service restart).
+func (c *client) expectRawClose() ws.StatusCode {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		h, err := ws.ReadHeader(c.r)
+		if err != nil {
+			c.t.Fatalf("expected a close frame, got %v", err)
+		}
+		p := make([]byte, h.Length)
+		if _, err := io.ReadFull(c.r, p); err != nil {
+			c.t.Fatal(err)
+		}
+		if h.OpCode == ws.OpClose && len(p) >= 2 {
+			return ws.StatusCode(int(p[0])<<8 | int(p[1]))
+		}
 	}
 }

@@ -15,6 +15,7 @@ func (g *Gateway) keepalive(now time.Time) {
 		deadAfter := (2*interval + g.opts.KeepAliveGrace).Nanoseconds()
 		buf = h.conns.each(buf, func(c *Conn) {
 			if c.cur.Load() == nil {
+				c.handoverExpired(nowNano)
 				if c.sessionExpired(nowNano) {
 					expired = append(expired, c)
 				}

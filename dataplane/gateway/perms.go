@@ -33,6 +33,7 @@ type grants struct {
 	groups   map[string]struct{}
 	deny     map[string]struct{}
 	patterns []*regexp.Regexp
+	sources  []string // the patterns as written, to move the permissions to another process
 }
 
 func (g *grants) allows(group string) bool {
@@ -150,6 +151,7 @@ func (g *grants) addPattern(pattern string) error {
 		return err
 	}
 	g.patterns = append(g.patterns, re)
+	g.sources = append(g.sources, pattern)
 	return nil
 }
 

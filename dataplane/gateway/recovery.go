@@ -73,7 +73,16 @@ func (g *Gateway) recoverable(r *http.Request, hubName, id string) *Conn {
 		return nil
 	}
 	c := g.conn(hubName, id)
-	if c == nil || !c.kind.Reliable() {
+	if c == nil && g.bp != nil {
+		// Not here: the session may live in another process, which hands it over.
+		moved, err := g.handoverFrom(r.Context(), hubName, id)
+		if err != nil {
+			g.log.Info("recovery refused", "hub", hubName, "connectionId", id, "error", err)
+			return nil
+		}
+		return moved
+	}
+	if c == nil || !c.kind.Reliable() || c.isMoving() {
 		return nil
 	}
 	return c

@@ -45,12 +45,39 @@ func (r *reliableState) ack(seq uint64) {
 // sendSequenced queues a data message for a reliable connection: it gets the next sequenceId, is kept
 // until the client acknowledges it, and its per-connection head (and tail) wrap the shared body.
 func (c *Conn) sendSequenced(body []byte, expires int64, id msgID) {
-	cd := codecs[c.kind]
 	c.rmu.Lock()
 	if c.over {
 		c.rmu.Unlock()
 		return
 	}
+	if c.restoring {
+		// The numbering is not known until the state arrives from the other process.
+		full := len(c.pending) >= maxReplayMessages
+		if !full {
+			c.pending = append(c.pending, pendingMessage{body: body, expires: expires, id: id})
+		}
+		c.rmu.Unlock()
+		if full {
+			c.abort(closeReplayFull)
+		}
+		return
+	}
+	t, res, ok := c.sequenceLocked(body, expires, id)
+	c.rmu.Unlock()
+	if !ok {
+		c.g.metrics.slowConsumer(c)
+		c.Close(closeReplayFull)
+		return
+	}
+	if t != nil {
+		c.sent(t, res)
+	}
+}
+
+// sequenceLocked numbers a message, keeps it for replay and queues it on the current transport. ok is
+// false when the replay buffer is full. The caller holds c.rmu.
+func (c *Conn) sequenceLocked(body []byte, expires int64, id msgID) (t *transport, res enqueueResult, ok bool) {
+	cd := codecs[c.kind]
 	seq := c.rel.seq + 1
 	prefix, from, tail := cd.sequenced(make([]byte, 0, 32), body, seq)
 	n := len(prefix) + len(body) - from + len(tail)
@@ -58,23 +85,17 @@ func (c *Conn) sendSequenced(body []byte, expires int64, id msgID) {
 	head = append(appendFrameHeader(head, cd.op, n), prefix...)
 	f := outFrame{head: head, body: body[from:], tail: tail, seq: seq, expires: expires, id: id}
 	if len(c.rel.buf) >= maxReplayMessages || c.rel.bytes+f.size() > maxReplayBytes {
-		c.rmu.Unlock()
-		c.g.metrics.slowConsumer(c)
-		c.Close(closeReplayFull)
-		return
+		return nil, dropped, false
 	}
 	c.rel.seq = seq
 	c.rel.buf = append(c.rel.buf, f)
 	c.rel.bytes += f.size()
-	t := c.cur.Load()
-	res := dropped
+	t = c.cur.Load()
+	res = dropped
 	if t != nil {
 		res = t.enqueue(f, false)
 	}
-	c.rmu.Unlock()
-	if t != nil {
-		c.sent(t, res)
-	}
+	return t, res, true
 }
 
 // sequenceAck records the client's cumulative acknowledgement (reliable protocols).
@@ -92,7 +113,7 @@ func (c *Conn) sequenceAck(seq uint64) {
 // before anything newer. It reports false when the session is already over.
 func (c *Conn) attach(t *transport) bool {
 	c.rmu.Lock()
-	if c.over {
+	if c.over || c.restoring {
 		c.rmu.Unlock()
 		return false
 	}

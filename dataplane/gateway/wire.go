@@ -32,6 +32,8 @@ const (
 	opCheck  // request: reply status
 	opExists // only the receivers count matters
 	opListGroup
+	opPrepare // request: a reliable session moves to the asking process (handover.go)
+	opCommit
 	opMax
 )
 
@@ -78,6 +80,8 @@ func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
+
+func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
 
 func appendStrings(dst []byte, ss []string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(ss)))
@@ -136,6 +140,31 @@ func (r *reader) uvarint() uint64 {
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) == 0 {
+		r.err = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) bool() bool { return r.byte() == 1 }
+
+func (r *reader) uvarints() []uint64 {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) { // each value takes at least one byte
+		r.err = true
+		return nil
+	}
+	out := make([]uint64, 0, n)
+	for range n {
+		out = append(out, r.uvarint())
+	}
+	return out
 }
 
 func (r *reader) bytes() []byte {
