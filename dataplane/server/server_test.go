@@ -184,3 +184,42 @@ func TestDrain(t *testing.T) {
 	}
 	r.done <- nil // for the cleanup
 }
+
+// Every network input has a bound: a header block over the limit is refused before any handler runs,
+// and an oversized token is refused without being parsed.
+func TestOversizedHeadersAndTokens(t *testing.T) {
+	r := start(t)
+	base := r.srv.Endpoint().String()
+	cases := []struct {
+		name   string
+		header string
+		value  string
+		path   string
+		status int
+	}{
+		{"header block over 256 KiB", "X-Padding", strings.Repeat("a", 300<<10), "/api/health", http.StatusRequestHeaderFieldsTooLarge},
+		{"client token over 8 KiB", "Authorization", "Bearer " + strings.Repeat("a", 9<<10), "/client/hubs/chat", http.StatusUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, base+tc.path, nil)
+			req.Header.Set(tc.header, tc.value)
+			req.Header.Set("Upgrade", "websocket")
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Sec-WebSocket-Version", "13")
+			req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.status)
+			}
+			if tc.status == http.StatusUnauthorized && !strings.Contains(string(body), "8 KiB") {
+				t.Fatalf("body %q does not say why", body)
+			}
+		})
+	}
+}
