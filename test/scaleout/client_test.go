@@ -225,8 +225,9 @@ func (c *client) writeFrame(f ws.Frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(waitFor))
-	defer c.conn.SetWriteDeadline(time.Time{})
-	return ws.WriteFrame(c.conn, ws.MaskFrameInPlace(f))
+	err := ws.WriteFrame(c.conn, ws.MaskFrameInPlace(f))
+	_ = c.conn.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // sendJSON writes one request as a text frame.

@@ -38,9 +38,9 @@ func TestKillOneProcessUnderTraffic(t *testing.T) {
 	go func() { done <- pub.publishNumbered("g", "n-", interval, stop, &sent) }()
 	stopped := false
 	defer func() {
-		if !stopped {
+		if !stopped { // the test failed first: only stop the publisher
 			close(stop)
-			<-done
+			_ = <-done
 		}
 	}()
 

@@ -59,9 +59,9 @@ func TestRedisRestart(t *testing.T) {
 	go func() { done <- pub.publishNumbered("local", "n-", interval, stop, &sent) }()
 	stopped := false
 	defer func() {
-		if !stopped {
+		if !stopped { // the test failed first: only stop the publisher
 			close(stop)
-			<-done
+			_ = <-done
 		}
 	}()
 	eventually(t, waitFor, "the local publisher's first messages", func() bool { return sent.Load() >= 20 })
