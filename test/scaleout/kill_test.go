@@ -40,7 +40,9 @@ func TestKillOneProcessUnderTraffic(t *testing.T) {
 	defer func() {
 		if !stopped { // the test failed first: only stop the publisher
 			close(stop)
-			_ = <-done
+			if err := <-done; err != nil {
+				t.Logf("publisher: %v", err)
+			}
 		}
 	}()
 

@@ -61,7 +61,9 @@ func TestRedisRestart(t *testing.T) {
 	defer func() {
 		if !stopped { // the test failed first: only stop the publisher
 			close(stop)
-			_ = <-done
+			if err := <-done; err != nil {
+				t.Logf("publisher: %v", err)
+			}
 		}
 	}()
 	eventually(t, waitFor, "the local publisher's first messages", func() bool { return sent.Load() >= 20 })
