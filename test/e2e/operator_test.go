@@ -147,7 +147,9 @@ func TestOperatorAndGateways(t *testing.T) {
 				return nil
 			})
 		}
-		if got := up.matching(func(e upstreamEvent) bool { return strings.HasPrefix(e.Path, "/broken/") && e.Method != http.MethodOptions }); len(got) > 0 {
+		if got := up.matching(func(e upstreamEvent) bool {
+			return strings.HasPrefix(e.Path, "/broken/") && e.Method != http.MethodOptions
+		}); len(got) > 0 {
 			t.Fatalf("the unvalidated URL received %d events: %+v", len(got), got)
 		}
 	})
