@@ -15,6 +15,7 @@ type syncState struct {
 	mu      sync.Mutex
 	wanted  uint64 // incremented by every Subscribe/Unsubscribe
 	applied uint64 // the wanted value the subscriber goroutine has written to Redis
+	synced  uint64 // the wanted value a PING has confirmed Redis executed
 	changed chan struct{}
 	pongs   map[string]chan struct{}
 }
@@ -67,6 +68,10 @@ func (r *Redis) Sync(ctx context.Context) error {
 	s := &r.sync
 	s.mu.Lock()
 	gen := s.wanted
+	if gen <= s.synced {
+		s.mu.Unlock()
+		return nil // nothing changed since the last confirmed Sync
+	}
 	for s.applied < gen {
 		ch := s.changed
 		s.mu.Unlock()
@@ -98,6 +103,9 @@ func (r *Redis) Sync(ctx context.Context) error {
 	}
 	select {
 	case <-pong:
+		s.mu.Lock()
+		s.synced = max(s.synced, gen)
+		s.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -63,6 +63,39 @@ func (g *Gateway) ask(ctx context.Context, ch string, e *envelope) (replies [][]
 	return replies, receivers, nil
 }
 
+// syncTimeout bounds how long a membership change waits for its new subscriptions to take effect.
+const syncTimeout = 2 * time.Second
+
+// syncSubscriptions waits until this process's subscription changes are in effect, so that a message
+// published after it returns reaches the members that just joined here. Without a backplane, or when
+// the backplane is down, it returns at once: local delivery needs no subscription.
+func (g *Gateway) syncSubscriptions(ctx context.Context) {
+	if g.bp == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	_ = g.bp.Sync(ctx)
+}
+
+// askAll sends a membership command to the processes that hold its target and waits until each has
+// applied it, so the caller's next call sees the change (read your writes across processes).
+func (g *Gateway) askAll(ctx context.Context, ch string, e *envelope) error {
+	replies, n, err := g.ask(ctx, ch, e)
+	if err != nil {
+		return err
+	}
+	for _, r := range replies {
+		if len(r) > 0 && r[0] == replyTooManyGroups {
+			return ErrTooManyGroups
+		}
+	}
+	if len(replies) < n {
+		return ErrBackplane
+	}
+	return nil
+}
+
 // existsElsewhere reports whether another process holds ch's target.
 func (g *Gateway) existsElsewhere(ctx context.Context, ch, hub string) (bool, error) {
 	if g.bp == nil {
@@ -124,10 +157,23 @@ func (g *Gateway) onBackplane(_ string, payload []byte, reply func([]byte)) {
 		reply([]byte{replyNotFound})
 		return
 	}
-	if reply != nil && e.op != opListGroup && e.op != opPrepare && e.op != opCommit {
-		reply([]byte{status})
+	if reply == nil || e.op == opListGroup || e.op == opPrepare || e.op == opCommit {
+		return
 	}
+	if joins(e.op) && g.bp != nil {
+		// A join may have subscribed this process to the group: answer once that is in effect, off
+		// the ingress worker, which must not block.
+		go func() {
+			g.syncSubscriptions(context.Background())
+			reply([]byte{status})
+		}()
+		return
+	}
+	reply([]byte{status})
 }
+
+// joins reports whether op adds connections to groups.
+func joins(o op) bool { return o == opJoinConn || o == opJoinUser || o == opAddToGroups }
 
 // apply runs e against this process's connections of h.
 func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
@@ -176,7 +222,9 @@ func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
 		}
 	case opJoinUser:
 		for _, c := range h.users.members(e.target) {
-			_ = c.join(e.group)
+			if errors.Is(c.join(e.group), errTooManyGroups) {
+				return replyTooManyGroups
+			}
 		}
 	case opLeaveUser:
 		for _, c := range h.users.members(e.target) {
@@ -187,7 +235,9 @@ func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
 			c.leaveAll()
 		}
 	case opAddToGroups:
-		_ = joinMatching(h, e.groups, o.Filter)
+		if errors.Is(joinMatching(h, e.groups, o.Filter), errTooManyGroups) {
+			return replyTooManyGroups
+		}
 	case opRemoveFromGroups:
 		leaveMatching(h, e.groups, o.Filter)
 	case opGrant, opRevoke, opCheck:

@@ -181,12 +181,14 @@ func (g *Gateway) CloseAllConnections(_ context.Context, hubName string, o Close
 	return nil
 }
 
-// AddConnectionToGroup implements Service.
+// AddConnectionToGroup implements Service. Like every membership call, it returns once the change is
+// in effect in every process, so the caller's next call sees it.
 func (g *Gateway) AddConnectionToGroup(ctx context.Context, hubName, group, connectionID string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		if err := c.join(group); err != nil && !errors.Is(err, errClosed) {
 			return err
 		}
+		g.syncSubscriptions(ctx)
 		return nil
 	}
 	replies, n, err := g.ask(ctx, chConn(hubName, connectionID), &envelope{op: opJoinConn, hub: hubName, target: connectionID, group: group})
@@ -197,28 +199,26 @@ func (g *Gateway) AddConnectionToGroup(ctx context.Context, hubName, group, conn
 }
 
 // RemoveConnectionFromGroup implements Service.
-func (g *Gateway) RemoveConnectionFromGroup(_ context.Context, hubName, group, connectionID string) error {
+func (g *Gateway) RemoveConnectionFromGroup(ctx context.Context, hubName, group, connectionID string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		c.leave(group)
 		return nil
 	}
-	g.cast(chConn(hubName, connectionID), &envelope{op: opLeaveConn, hub: hubName, target: connectionID, group: group})
-	return nil
+	return g.askAll(ctx, chConn(hubName, connectionID), &envelope{op: opLeaveConn, hub: hubName, target: connectionID, group: group})
 }
 
 // RemoveConnectionFromAllGroups implements Service.
-func (g *Gateway) RemoveConnectionFromAllGroups(_ context.Context, hubName, connectionID string) error {
+func (g *Gateway) RemoveConnectionFromAllGroups(ctx context.Context, hubName, connectionID string) error {
 	if c := g.conn(hubName, connectionID); c != nil {
 		c.leaveAll()
 		return nil
 	}
-	g.cast(chConn(hubName, connectionID), &envelope{op: opLeaveAllConn, hub: hubName, target: connectionID})
-	return nil
+	return g.askAll(ctx, chConn(hubName, connectionID), &envelope{op: opLeaveAllConn, hub: hubName, target: connectionID})
 }
 
 // AddUserToGroup implements Service: every connection the user has now, in every process, joins the
 // group. Connections the user opens later do not (as Azure's group membership is per connection).
-func (g *Gateway) AddUserToGroup(_ context.Context, hubName, group, userID string) error {
+func (g *Gateway) AddUserToGroup(ctx context.Context, hubName, group, userID string) error {
 	var err error
 	if h := g.lookupHub(hubName); h != nil {
 		for _, c := range h.users.members(userID) {
@@ -226,31 +226,32 @@ func (g *Gateway) AddUserToGroup(_ context.Context, hubName, group, userID strin
 				err = e
 			}
 		}
+		g.syncSubscriptions(ctx)
 	}
-	g.cast(chUser(hubName, userID), &envelope{op: opJoinUser, hub: hubName, target: userID, group: group})
+	if e := g.askAll(ctx, chUser(hubName, userID), &envelope{op: opJoinUser, hub: hubName, target: userID, group: group}); err == nil {
+		err = e
+	}
 	return err
 }
 
 // RemoveUserFromGroup implements Service.
-func (g *Gateway) RemoveUserFromGroup(_ context.Context, hubName, group, userID string) error {
+func (g *Gateway) RemoveUserFromGroup(ctx context.Context, hubName, group, userID string) error {
 	if h := g.lookupHub(hubName); h != nil {
 		for _, c := range h.users.members(userID) {
 			c.leave(group)
 		}
 	}
-	g.cast(chUser(hubName, userID), &envelope{op: opLeaveUser, hub: hubName, target: userID, group: group})
-	return nil
+	return g.askAll(ctx, chUser(hubName, userID), &envelope{op: opLeaveUser, hub: hubName, target: userID, group: group})
 }
 
 // RemoveUserFromAllGroups implements Service.
-func (g *Gateway) RemoveUserFromAllGroups(_ context.Context, hubName, userID string) error {
+func (g *Gateway) RemoveUserFromAllGroups(ctx context.Context, hubName, userID string) error {
 	if h := g.lookupHub(hubName); h != nil {
 		for _, c := range h.users.members(userID) {
 			c.leaveAll()
 		}
 	}
-	g.cast(chUser(hubName, userID), &envelope{op: opLeaveAllUser, hub: hubName, target: userID})
-	return nil
+	return g.askAll(ctx, chUser(hubName, userID), &envelope{op: opLeaveAllUser, hub: hubName, target: userID})
 }
 
 // joinMatching adds every local connection of h that matches f to groups.
@@ -281,22 +282,24 @@ func leaveMatching(h *hub, groups []string, f *filter.Filter) {
 }
 
 // AddConnectionsToGroups implements Service.
-func (g *Gateway) AddConnectionsToGroups(_ context.Context, hubName string, groups []string, f *filter.Filter) error {
+func (g *Gateway) AddConnectionsToGroups(ctx context.Context, hubName string, groups []string, f *filter.Filter) error {
 	var err error
 	if h := g.lookupHub(hubName); h != nil {
 		err = joinMatching(h, groups, f)
+		g.syncSubscriptions(ctx)
 	}
-	g.cast(chHub(hubName), &envelope{op: opAddToGroups, hub: hubName, groups: groups, filter: filterText(f)})
+	if e := g.askAll(ctx, chHub(hubName), &envelope{op: opAddToGroups, hub: hubName, groups: groups, filter: filterText(f)}); err == nil {
+		err = e
+	}
 	return err
 }
 
 // RemoveConnectionsFromGroups implements Service.
-func (g *Gateway) RemoveConnectionsFromGroups(_ context.Context, hubName string, groups []string, f *filter.Filter) error {
+func (g *Gateway) RemoveConnectionsFromGroups(ctx context.Context, hubName string, groups []string, f *filter.Filter) error {
 	if h := g.lookupHub(hubName); h != nil {
 		leaveMatching(h, groups, f)
 	}
-	g.cast(chHub(hubName), &envelope{op: opRemoveFromGroups, hub: hubName, groups: groups, filter: filterText(f)})
-	return nil
+	return g.askAll(ctx, chHub(hubName), &envelope{op: opRemoveFromGroups, hub: hubName, groups: groups, filter: filterText(f)})
 }
 
 // ListGroupConnections implements Service: the members of every process, sorted by connection ID.

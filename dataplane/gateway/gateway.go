@@ -98,7 +98,7 @@ type Gateway struct {
 	hubs   map[string]*hub
 
 	draining  bool // guarded by hubsMu: no new connections are accepted
-	conns     sync.WaitGroup
+	live      atomic.Int64 // connections registered and not yet ended
 	restoring sync.Map // connection IDs being taken over from another process
 }
 
@@ -186,17 +186,19 @@ func (g *Gateway) Drain(ctx context.Context) error {
 			c.Close(closeShutdown)
 		})
 	}
-	done := make(chan struct{})
-	go func() { g.conns.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		for _, h := range g.hubList() {
-			h.conns.each(nil, func(c *Conn) { c.abort(closeShutdown) })
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for g.live.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			for _, h := range g.hubList() {
+				h.conns.each(nil, func(c *Conn) { c.abort(closeShutdown) })
+			}
+			return ctx.Err()
 		}
-		return ctx.Err()
 	}
+	return nil
 }
 
 // Connections returns the number of connections of hub in this process.
@@ -257,5 +259,5 @@ func (g *Gateway) ended(c *Conn, cause closeCause) {
 	}
 	g.metrics.closed(c, cause.category)
 	g.disconnected(c, cause)
-	g.conns.Done()
+	g.live.Add(-1)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -126,6 +127,8 @@ func (c *Conn) requestJoin(group string) error {
 	if err := c.join(group); err != nil {
 		return &ackError{ackBadRequest, err.Error()}
 	}
+	// Ack once messages for the group from other processes reach this connection.
+	c.g.syncSubscriptions(context.Background())
 	return nil
 }
 

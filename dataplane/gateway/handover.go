@@ -100,7 +100,7 @@ func (c *Conn) commitHandover() ([]byte, bool) {
 	c.rmu.Unlock()
 	c.unregister()
 	c.g.metrics.closed(c, CategoryNormal) // it lives on in the other process
-	c.g.conns.Done()
+	c.g.live.Add(-1)
 	return b, true
 }
 
@@ -159,7 +159,7 @@ func (c *Conn) abandon() {
 	c.pending = nil
 	c.rmu.Unlock()
 	c.unregister()
-	c.g.conns.Done()
+	c.g.live.Add(-1)
 }
 
 // restore applies A's state (step 4).

@@ -252,6 +252,9 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 	c.nextPing = now.Add(time.Duration(cfg.KeepAliveSeconds) * time.Second).UnixNano()
 
 	g.register(c, a.groups)
+	// Before the client or the upstream hears of the connection, make sure that what other processes
+	// send to it (its ID, user, groups) reaches it.
+	g.syncSubscriptions(r.Context())
 	if c.kind != protocol.Raw {
 		c.send(outFrame{head: c.connectedFrame()})
 	}
@@ -285,7 +288,7 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request, subprotocol st
 
 // register makes the connection reachable by ID, user and group.
 func (g *Gateway) register(c *Conn, groups []string) {
-	g.conns.Add(1)
+	g.live.Add(1)
 	g.addLive(c.hub)
 	g.subscribe(chConn(c.hub.name, c.id))
 	c.hub.conns.put(c)
