@@ -97,9 +97,9 @@ type Gateway struct {
 	hubsMu sync.RWMutex
 	hubs   map[string]*hub
 
-	draining  bool // guarded by hubsMu: no new connections are accepted
+	draining  bool         // guarded by hubsMu: no new connections are accepted
 	live      atomic.Int64 // connections registered and not yet ended
-	restoring sync.Map // connection IDs being taken over from another process
+	restoring sync.Map     // connection IDs being taken over from another process
 }
 
 // hub is the state of one hub in this process.
