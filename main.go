@@ -19,6 +19,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the whole service in one process, hubs from Hub manifests", runServe},
 	{"gateway", "serve one WebPubSub instance in a cluster (the pods the operator deploys)", runGateway},
+	{"operator", "reconcile WebPubSub and Hub resources (the controller-runtime manager)", runOperator},
 	{"token", "print a client access URL (and token) for a connection string", runToken},
 	{"version", "print the version", runVersion},
 }
