@@ -182,13 +182,17 @@ func kubeConfig() (*rest.Config, error) {
 // name pods; empty (a random ID) when HOSTNAME is not usable as one.
 func backplaneID() string {
 	h := os.Getenv("HOSTNAME")
-	if h == "" || len(h) > 128 {
+	if h == "" || len(h) > 128 || strings.IndexFunc(h, notIDChar) >= 0 {
 		return ""
 	}
-	for _, c := range h {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return ""
-		}
-	}
 	return h
+}
+
+// notIDChar reports a character a backplane ID cannot hold (IDs are [A-Za-z0-9._-]).
+func notIDChar(c rune) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		return false
+	}
+	return true
 }

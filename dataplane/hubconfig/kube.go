@@ -62,8 +62,8 @@ type cmHub struct {
 	good bool // hub came from a valid document (false: a stand-in for a rejected first document)
 }
 
-// HubConfigSelector selects the hub ConfigMaps of an instance.
-func HubConfigSelector(instance string) labels.Selector {
+// ConfigMapSelector selects the hub ConfigMaps of an instance.
+func ConfigMapSelector(instance string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{
 		v1alpha1.InstanceLabel:  instance,
 		v1alpha1.ComponentLabel: v1alpha1.ComponentHubConfig,
@@ -83,7 +83,7 @@ func NewKubeSource(o KubeSourceOptions) (*KubeSource, error) {
 		log:  o.Logger.With("namespace", o.Namespace, "instance", o.Instance),
 		byCM: map[string]cmHub{},
 	}
-	selector := HubConfigSelector(o.Instance).String()
+	selector := ConfigMapSelector(o.Instance).String()
 	s.informer = coreinformers.NewFilteredConfigMapInformer(o.Client, o.Namespace, 0, cache.Indexers{},
 		func(lo *metav1.ListOptions) { lo.LabelSelector = selector })
 	if err := s.informer.SetTransform(stripManagedFields); err != nil {
@@ -159,7 +159,7 @@ func (s *KubeSource) remove(obj any) {
 
 // selects guards against a client that ignores the selector or namespace (a fake one does on watch).
 func (s *KubeSource) selects(cm *corev1.ConfigMap) bool {
-	return cm.Namespace == s.opts.Namespace && HubConfigSelector(s.opts.Instance).Matches(labels.Set(cm.Labels))
+	return cm.Namespace == s.opts.Namespace && ConfigMapSelector(s.opts.Instance).Matches(labels.Set(cm.Labels))
 }
 
 // parse reads a ConfigMap's document. On error the result holds a not-ready stand-in when the document

@@ -68,7 +68,7 @@ func TestGatewayContract(t *testing.T) {
 	eventually(t, applyWithin, "/readyz names the missing keys", func() error {
 		status, body, err := httpGet("http://" + admin + "/readyz")
 		if err != nil || status != http.StatusServiceUnavailable || !strings.Contains(body, "access keys") {
-			return fmt.Errorf("/readyz = %d %q %v", status, body, err)
+			return fmt.Errorf("/readyz = %d %q %w", status, body, err)
 		}
 		return nil
 	})
@@ -140,7 +140,7 @@ func TestGatewayContract(t *testing.T) {
 		eventually(t, applyWithin, "hub closed refuses", func() error {
 			_, err := dialHub(t.Context(), public, "closed", clientToken(t, first, "closed", "alice"))
 			if handshakeStatus(err) != http.StatusServiceUnavailable {
-				return fmt.Errorf("connect: %v, want 503", err)
+				return fmt.Errorf("connect: %w, want 503", err)
 			}
 			return nil
 		})

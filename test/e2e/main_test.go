@@ -64,7 +64,7 @@ func staticBinary(t *testing.T) string {
 		cmd := exec.Command("make", "-s", "build-static", "KWPS="+staticPath, "VERSION="+staticVersion)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
-			staticErr = fmt.Errorf("make build-static: %v\n%s", err, out)
+			staticErr = fmt.Errorf("make build-static: %w\n%s", err, out)
 		}
 	})
 	if staticErr != nil {

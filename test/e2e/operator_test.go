@@ -142,7 +142,7 @@ func TestOperatorAndGateways(t *testing.T) {
 			eventually(t, applyWithin, fmt.Sprintf("gateway %d refuses clients of hub broken", i), func() error {
 				_, err := dialHub(t.Context(), g.public, "broken", clientToken(t, cs, "broken", "mallory"))
 				if handshakeStatus(err) != http.StatusServiceUnavailable {
-					return fmt.Errorf("connect: %v, want 503", err)
+					return fmt.Errorf("connect: %w, want 503", err)
 				}
 				return nil
 			})
