@@ -13,8 +13,9 @@ const (
 	// ConnectionStringsSecretSuffix is appended to a WebPubSub's name to name the Secret that holds its
 	// connection strings (PrimaryConnectionStringKey, SecondaryConnectionStringKey), for app Deployments.
 	ConnectionStringsSecretSuffix = "-connection-strings"
-	// GatewaySuffix is appended to a WebPubSub's name to name its gateway Deployment, Service,
-	// ServiceAccount, Role and RoleBinding.
+	// GatewaySuffix is appended to a WebPubSub's name to name its gateway Deployment, ServiceAccount,
+	// Role, RoleBinding and PodDisruptionBudget. (The Service is named ServiceName, after the instance,
+	// so that the default endpoint resolves.)
 	GatewaySuffix = "-gateway"
 )
 
@@ -26,5 +27,6 @@ func (w *WebPubSub) ConnectionStringsSecretName() string {
 	return w.Name + ConnectionStringsSecretSuffix
 }
 
-// GatewayName is the name of the instance's gateway Deployment, Service and RBAC objects.
+// GatewayName is the name of the instance's gateway Deployment, RBAC objects and PodDisruptionBudget
+// (not of its Service: see ServiceName).
 func (w *WebPubSub) GatewayName() string { return w.Name + GatewaySuffix }
