@@ -57,6 +57,7 @@ func (s *scope) blocked() bool { return s.keysProblem != "" }
 // +kubebuilder:rbac:groups=webpubsub.kwps.io,resources=webpubsubs/finalizers,verbs=update
 // +kubebuilder:rbac:groups=webpubsub.kwps.io,resources=hubs,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// The gateway Role grants reading ConfigMaps and Secrets: the operator must hold what it grants.
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
@@ -109,6 +110,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forKeysSecret), builder.OnlyMetadata).
-		Watches(&v1alpha1.Hub{}, handler.EnqueueRequestsFromMapFunc(forHub)).
+		// Only a Hub's spec (its instance, code Secrets and identities) matters here, not its status.
+		Watches(&v1alpha1.Hub{}, handler.EnqueueRequestsFromMapFunc(forHub),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
 }
