@@ -43,7 +43,7 @@ build: ## Build the kwps binary into bin/kwps.
 # test/e2e checks that what it builds is static and runs. VERSION is stamped into `kwps version`.
 VERSION        ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 CONTAINER_TOOL ?= docker
-IMG            ?= kwps:$(VERSION)
+IMG            ?= ghcr.io/kwps/kwps:$(VERSION)
 
 .PHONY: build-static
 build-static: ## Build the static release binary into bin/kwps (CGO_ENABLED=0, -trimpath), as the image does.

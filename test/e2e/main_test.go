@@ -20,6 +20,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 var (
@@ -52,6 +55,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(workDir)
+	// envtest logs through controller-runtime's logger; its start-up lines are of no use here.
+	ctrllog.SetLogger(logr.Discard())
 	defer stopCluster()
 	return m.Run()
 }
