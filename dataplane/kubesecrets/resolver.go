@@ -49,13 +49,13 @@ type Resolver struct {
 	mu      sync.Mutex
 	base    context.Context // Run's context; nil before Run and after it returned
 	watches map[string]*resolverWatch
+	running sync.WaitGroup // the watches' goroutines, expired ones included
 }
 
 // resolverWatch is one watched Secret.
 type resolverWatch struct {
 	*namedSecret
 	stop     context.CancelFunc
-	done     chan struct{}
 	lastUsed time.Time // guarded by Resolver.mu
 }
 
@@ -84,7 +84,8 @@ func NewResolver(o ResolverOptions) (*Resolver, error) {
 	return &Resolver{opts: o, log: o.Logger.With("namespace", o.Namespace), watches: map[string]*resolverWatch{}}, nil
 }
 
-// Run serves Resolve until ctx ends, stopping idle watches as it goes; then it stops them all.
+// Run serves Resolve until ctx ends, stopping idle watches as it goes; then it stops them all and
+// returns once they have.
 func (r *Resolver) Run(ctx context.Context) {
 	r.mu.Lock()
 	r.base = ctx
@@ -98,10 +99,10 @@ func (r *Resolver) Run(ctx context.Context) {
 			r.base = nil
 			for name, w := range r.watches {
 				w.stop()
-				<-w.done
 				delete(r.watches, name)
 			}
 			r.mu.Unlock()
+			r.running.Wait()
 			return
 		case now := <-tick.C:
 			r.expire(now)
@@ -186,11 +187,8 @@ func (r *Resolver) watch(name string) (*resolverWatch, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(r.base)
-	w := &resolverWatch{namedSecret: ns, stop: stop, done: make(chan struct{}), lastUsed: now}
-	go func() {
-		defer close(w.done)
-		w.run(ctx)
-	}()
+	w := &resolverWatch{namedSecret: ns, stop: stop, lastUsed: now}
+	r.running.Go(func() { w.run(ctx) })
 	r.watches[name] = w
 	r.log.Debug("code secret watched", "secret", name)
 	return w, nil
