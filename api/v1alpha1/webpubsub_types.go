@@ -55,10 +55,12 @@ type WebPubSub struct {
 }
 
 // WebPubSubSpec is the desired state of a WebPubSub instance.
+// +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || (has(self.podTemplate) && has(self.podTemplate.resources) && has(self.podTemplate.resources.requests) && 'cpu' in self.podTemplate.resources.requests)",message="autoscaling needs podTemplate.resources.requests.cpu: the autoscaler measures CPU use against it"
 type WebPubSubSpec struct {
 	// replicas is the number of gateway pods. Defaults to 1; 0 stops the gateways and keeps the rest.
 	// More than one replica needs a backplane (scaleOut.redis) so that a message reaches clients on
-	// every pod: without one, the operator reports Ready=False with reason BackplaneRequired.
+	// every pod: without one, the operator reports Ready=False with reason BackplaneRequired. With
+	// autoscaling set, the HorizontalPodAutoscaler writes this field (through the scale subresource).
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
@@ -108,6 +110,39 @@ type WebPubSubSpec struct {
 	// podTemplate overrides parts of the gateway pods.
 	// +optional
 	PodTemplate PodTemplateOverrides `json:"podTemplate,omitzero"`
+
+	// autoscaling lets a HorizontalPodAutoscaler choose the number of gateway pods from their CPU use.
+	// The operator renders it (named <name>-gateway, owned by this WebPubSub) to scale this WebPubSub
+	// through its scale subresource, so replicas becomes the autoscaler's to write: leave replicas out
+	// of manifests a GitOps tool applies. The autoscaler measures CPU against the gateway's CPU request,
+	// so podTemplate.resources.requests.cpu must be set. maxReplicas above 1 needs scaleOut.redis, as
+	// replicas does: without it the operator renders no autoscaler and reports Ready=False with reason
+	// BackplaneRequired. Empty means no autoscaler: replicas is what runs.
+	// +optional
+	Autoscaling *AutoscalingSpec `json:"autoscaling,omitempty"`
+}
+
+// AutoscalingSpec bounds the number of gateway pods a HorizontalPodAutoscaler chooses.
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="minReplicas must not be more than maxReplicas"
+type AutoscalingSpec struct {
+	// minReplicas is the fewest gateway pods the autoscaler keeps. Defaults to 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// maxReplicas is the most gateway pods the autoscaler runs.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// targetCPUUtilizationPercentage is the average CPU use of the gateway pods, as a percentage of
+	// their CPU request, that the autoscaler aims for. Defaults to 70.
+	// +optional
+	// +kubebuilder:default=70
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
 }
 
 // PullPolicy is a container image pull policy.

@@ -1,6 +1,7 @@
 // Package webpubsub reconciles WebPubSub objects: the access keys and connection strings Secrets, and
-// the gateway pods (Deployment, Service, ServiceAccount, Role, RoleBinding, PodDisruptionBudget) that
-// serve the instance, as the operator -> gateway contract lays them out (see api/v1alpha1/names.go).
+// the gateway pods (Deployment, Service, ServiceAccount, Role, RoleBinding, PodDisruptionBudget,
+// HorizontalPodAutoscaler) that serve the instance, as the operator -> gateway contract lays them out
+// (see api/v1alpha1/names.go).
 //
 // Secrets are watched as metadata only and their values read straight from the API server, so the
 // operator never caches the cluster's Secrets.
@@ -10,6 +11,7 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -63,6 +65,7 @@ func (s *scope) blocked() bool { return s.keysProblem != "" }
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile brings the children of one WebPubSub to what its spec asks for and reports what it observed
 // in its status.
@@ -93,6 +96,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		r.reconcileDeployment,
 		r.reconcileService,
 		r.reconcilePodDisruptionBudget,
+		r.reconcileAutoscaler,
 	)
 }
 
@@ -108,6 +112,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
+		// The autoscaler writes its status every few seconds; only a change of its spec (or its deletion)
+		// needs a reconcile.
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forKeysSecret), builder.OnlyMetadata).
 		// Only a Hub's spec (its instance, code Secrets and identities) matters here, not its status.

@@ -39,10 +39,16 @@ const (
 
 // Shutdown of a gateway pod. The preStop sleep lets endpoints and load balancers stop sending new
 // clients before SIGTERM; the gateway then stops accepting, fails /readyz and closes its clients with a
-// reconnect-advising close, which must finish within the grace period.
+// reconnect-advising close, within its drain timeout. The grace period covers both with a margin, so
+// the kubelet's SIGKILL never cuts a drain short.
 const (
-	preStopSleepSeconds           = 10
-	terminationGracePeriodSeconds = 45
+	preStopSleepSeconds = 10
+	// gatewayDrainSeconds is the drain timeout of `kwps gateway` (dataplane/server's DrainTimeout default).
+	gatewayDrainSeconds = 20
+	// terminationMarginSeconds covers what follows the drain (the backplane and watches closing) and
+	// a slow kubelet.
+	terminationMarginSeconds      = 15
+	terminationGracePeriodSeconds = preStopSleepSeconds + gatewayDrainSeconds + terminationMarginSeconds
 )
 
 // gatewayParams are what the gateway Deployment is rendered from besides the WebPubSub.

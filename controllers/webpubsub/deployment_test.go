@@ -68,8 +68,11 @@ func TestGatewayDeployment(t *testing.T) {
 			equal(t, "readiness", c.ReadinessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("admin")})
 			equal(t, "liveness", c.LivenessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("admin")})
 			equal(t, "preStop", c.Lifecycle.PreStop.Sleep, &corev1.SleepAction{Seconds: 10})
-			if *pod.TerminationGracePeriodSeconds <= c.Lifecycle.PreStop.Sleep.Seconds {
-				t.Error("the grace period must outlast the preStop sleep")
+			// The kubelet sends SIGTERM after the preStop sleep; `kwps gateway` then drains for up to 20 s
+			// (dataplane/server's DrainTimeout). SIGKILL must not come before both are over.
+			if drain := int64(20); *pod.TerminationGracePeriodSeconds <= c.Lifecycle.PreStop.Sleep.Seconds+drain {
+				t.Errorf("grace period %ds does not outlast the preStop sleep (%ds) and the drain (%ds)",
+					*pod.TerminationGracePeriodSeconds, c.Lifecycle.PreStop.Sleep.Seconds, drain)
 			}
 			equal(t, "read-only root", *c.SecurityContext.ReadOnlyRootFilesystem, true)
 			equal(t, "env", len(c.Env), 0)

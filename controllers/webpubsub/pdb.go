@@ -4,33 +4,33 @@ import (
 	"context"
 
 	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kwps/kwps/api/v1alpha1"
 	"github.com/kwps/kwps/controllers/internal/apply"
 )
 
 // reconcilePodDisruptionBudget keeps voluntary disruptions (node drains) to one gateway pod at a time
-// when there are several, and removes the budget otherwise: with one pod it would block drains.
+// when the instance runs, or may be autoscaled to, several; with a single pod the budget would protect
+// nothing, so it is removed.
 func (r *Reconciler) reconcilePodDisruptionBudget(ctx context.Context, s *scope) (ctrl.Result, error) {
-	if _, running := gatewayReplicas(s.w); running > 1 {
+	if needsPDB(s.w) {
 		return ctrl.Result{}, apply.Apply(ctx, r.Client, s.w, gatewayPDB(s.w))
 	}
-	pdb := &policyv1.PodDisruptionBudget{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.w.Namespace, Name: s.w.GatewayName()}, pdb)
-	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(pdb, s.w)) {
-		return ctrl.Result{}, nil
+	return ctrl.Result{}, deleteGatewayChild(ctx, r.Client, s.w, &policyv1.PodDisruptionBudget{})
+}
+
+// needsPDB reports whether w runs more than one gateway pod, or has an autoscaler that may run more.
+// (Keeping the budget while an autoscaler moves between one pod and more avoids churning it.)
+func needsPDB(w *v1alpha1.WebPubSub) bool {
+	if _, running := gatewayReplicas(w); running > 1 {
+		return true
 	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Delete(ctx, pdb, client.Preconditions{UID: &pdb.UID}))
+	a := w.Spec.Autoscaling
+	return a != nil && a.MaxReplicas > 1 && !autoscalingRefused(w)
 }
 
 func gatewayPDB(w *v1alpha1.WebPubSub) *policyv1.PodDisruptionBudget {

@@ -20,7 +20,19 @@ func setStatus(w *v1alpha1.WebPubSub, s *scope) {
 	}
 	setReplicas(w, s.deployment)
 	requested, running := gatewayReplicas(w)
-	setReadyCondition(w, readiness{keysProblem: s.keysProblem, requested: requested, running: running, deployment: s.deployment})
+	setReadyCondition(w, readiness{
+		keysProblem: s.keysProblem, requested: requested, running: running,
+		refusedMaxReplicas: refusedMaxReplicas(w), deployment: s.deployment,
+	})
+}
+
+// refusedMaxReplicas is spec.autoscaling.maxReplicas when the autoscaler is refused for want of a
+// backplane, else 0.
+func refusedMaxReplicas(w *v1alpha1.WebPubSub) int32 {
+	if autoscalingRefused(w) {
+		return w.Spec.Autoscaling.MaxReplicas
+	}
+	return 0
 }
 
 // setReplicas copies the gateway Deployment's pod counts, when it was observed.
@@ -38,6 +50,9 @@ type readiness struct {
 	keysProblem string
 	// requested is spec.replicas; running is what the Deployment was given.
 	requested, running int32
+	// refusedMaxReplicas is spec.autoscaling.maxReplicas when it asks for more than one pod without a
+	// backplane; 0 otherwise.
+	refusedMaxReplicas int32
 	// deployment is the gateway Deployment; nil when it was not observed.
 	deployment *appsv1.Deployment
 }
@@ -53,6 +68,10 @@ func setReadyCondition(w *v1alpha1.WebPubSub, in readiness) {
 		c.Reason = v1alpha1.ReasonBackplaneRequired
 		c.Message = fmt.Sprintf("spec.replicas is %d but spec.scaleOut.redis is not set: the gateway is not scaled beyond %d "+
 			"replica until a Redis backplane is configured, since a message would only reach the clients of one pod", in.requested, in.running)
+	case in.refusedMaxReplicas > 0:
+		c.Reason = v1alpha1.ReasonBackplaneRequired
+		c.Message = fmt.Sprintf("spec.autoscaling.maxReplicas is %d but spec.scaleOut.redis is not set: no autoscaler runs until a "+
+			"Redis backplane is configured, since a message would only reach the clients of one pod", in.refusedMaxReplicas)
 	case in.deployment == nil:
 		c.Reason, c.Message = v1alpha1.ReasonGatewaysUnavailable, "the gateway Deployment has not been created yet"
 	default:

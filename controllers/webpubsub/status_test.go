@@ -39,6 +39,12 @@ func TestSetReadyCondition(t *testing.T) {
 		wantReason:  v1alpha1.ReasonBackplaneRequired,
 		wantMessage: "spec.replicas is 3 but spec.scaleOut.redis is not set: the gateway is not scaled beyond 1 replica",
 	}, {
+		name:        "autoscaling beyond one pod without a backplane, even when the one pod is up",
+		in:          readiness{requested: 1, running: 1, refusedMaxReplicas: 5, deployment: deployment(3, rolled(1))},
+		wantStatus:  metav1.ConditionFalse,
+		wantReason:  v1alpha1.ReasonBackplaneRequired,
+		wantMessage: "spec.autoscaling.maxReplicas is 5 but spec.scaleOut.redis is not set: no autoscaler runs",
+	}, {
 		name:        "no deployment observed",
 		in:          readiness{requested: 1, running: 1},
 		wantStatus:  metav1.ConditionFalse,
