@@ -111,8 +111,10 @@ func TestAutoscalingValidation(t *testing.T) {
 		mutate  func(w *v1alpha1.WebPubSub)
 		wantErr string // "" means accepted
 	}{{
-		name:   "valid",
-		mutate: func(w *v1alpha1.WebPubSub) { withCPURequest(w).Spec.Autoscaling = &v1alpha1.AutoscalingSpec{MaxReplicas: 2} },
+		name: "valid",
+		mutate: func(w *v1alpha1.WebPubSub) {
+			withCPURequest(w).Spec.Autoscaling = &v1alpha1.AutoscalingSpec{MaxReplicas: 2}
+		},
 	}, {
 		name:    "no CPU request",
 		mutate:  func(w *v1alpha1.WebPubSub) { w.Spec.Autoscaling = &v1alpha1.AutoscalingSpec{MaxReplicas: 2} },
@@ -168,4 +170,3 @@ func expectNoAutoscaler(ctx context.Context, g Gomega, ns, name string) {
 	err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &autoscalingv2.HorizontalPodAutoscaler{})
 	g.ExpectWithOffset(1, apierrors.IsNotFound(err)).To(BeTrue(), "HorizontalPodAutoscaler %s: %v", name, err)
 }
-
