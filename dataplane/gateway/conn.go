@@ -49,10 +49,12 @@ type Conn struct {
 
 	rmu         sync.Mutex // orders sequence numbers, the replay buffer, transport changes and the end
 	rel         reliableState
-	over        bool             // torn down: guarded by rmu
-	movingUntil int64            // unix nanoseconds; while set, another process is taking the session over
-	restoring   bool             // this copy waits for its state from the process that held it
-	pending     []pendingMessage // messages received while restoring
+	over        bool               // torn down: guarded by rmu
+	movingUntil int64              // unix nanoseconds; while set, another process is taking the session over
+	restoring   bool               // this copy waits for its state from the process that held it
+	pending     []pendingMessage   // messages received while restoring
+	moved       map[msgID]struct{} // messages that came with the moved state, for late copies
+	movedUntil  int64              // unix nanoseconds after which moved is dropped
 
 	lastRead   atomic.Int64 // unix nanoseconds of the last frame received
 	detachedAt atomic.Int64 // unix nanoseconds since the reliable session has had no transport; 0 attached

@@ -206,6 +206,7 @@ func (c *Conn) restore(state []byte) bool {
 	}
 	pending := c.pending
 	c.pending, c.restoring = nil, false
+	c.moved, c.movedUntil = have, time.Now().Add(movedGrace).UnixNano()
 	for _, m := range pending {
 		if _, dup := have[m.id]; !dup {
 			c.sequenceLocked(m.body, m.expires, m.id)
@@ -228,6 +229,24 @@ func (c *Conn) handoverExpired(now int64) {
 		c.movingUntil = 0
 	}
 	c.rmu.Unlock()
+}
+
+// movedGrace is how long a session that moved here drops late copies of the messages that came with
+// its state: a message the old process had can still be in flight to this one over the backplane
+// (another path than the state's), and must not be numbered twice.
+const movedGrace = 30 * time.Second
+
+// isLateCopy reports whether id came with the moved state already. The caller holds c.rmu.
+func (c *Conn) isLateCopy(id msgID) bool {
+	if c.moved == nil {
+		return false
+	}
+	if time.Now().UnixNano() > c.movedUntil {
+		c.moved = nil
+		return false
+	}
+	_, dup := c.moved[id]
+	return dup
 }
 
 // pendingMessage is a message a restoring session received before its state arrived.

@@ -281,3 +281,12 @@ func (c *client) expectRawClose() ws.StatusCode {
 		}
 	}
 }
+
+func decodeJSONMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %q", b)
+	}
+	return m
+}

@@ -62,6 +62,10 @@ func (c *Conn) sendSequenced(body []byte, expires int64, id msgID) {
 		}
 		return
 	}
+	if c.isLateCopy(id) {
+		c.rmu.Unlock()
+		return
+	}
 	t, res, ok := c.sequenceLocked(body, expires, id)
 	c.rmu.Unlock()
 	if !ok {
