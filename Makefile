@@ -115,6 +115,26 @@ test-deps: ## Install test dependencies: envtest binaries, redis-server, npm pac
 fuzz: ## Run every fuzz target for FUZZTIME each.
 	hack/fuzz.sh $(FUZZTIME)
 
+##@ Benchmark
+
+.PHONY: bench
+bench: build ## Run the benchmark suite (test/bench, under 10 min): kwps, the Centrifuge peer and a bare baseline; writes test/bench/RESULTS.md and the table in test/bench/README.md. BENCH_FLAGS adds flags.
+	$(GO) build -o $(LOCALBIN)/kwps-bench ./test/bench/cmd/kwps-bench
+	$(LOCALBIN)/kwps-bench -kwps $(KWPS) -peer-src $(CURDIR)/../shared/bench/centrifuge-peer \
+	  -out test/bench/RESULTS.md -readme test/bench/README.md -profile-dir $(LOCALBIN)/bench-profiles $(BENCH_FLAGS)
+
+##@ Helm chart
+
+.PHONY: chart-sync
+chart-sync: ## Copy the generated CRDs and the operator's ClusterRole into charts/kwps/files (run after `make manifests`).
+	rm -f charts/kwps/files/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/kwps/files/crds/
+	cp config/rbac/role.yaml charts/kwps/files/rbac/manager-role.yaml
+
+.PHONY: helm-test
+helm-test: $(HELM) build ## Lint and render charts/kwps, check it against config/, and apply it to envtest (test/chart).
+	HELM=$(HELM) KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" KWPS_BIN=$(KWPS) $(GO) test $(TEST_FLAGS) ./test/chart/...
+
 ##@ Tools
 
 $(LOCALBIN):
