@@ -37,8 +37,10 @@ func applyAll(ctx context.Context, t *testing.T, c client.Client, objs objects) 
 // stored as rendered, and applying it again changes nothing.
 func TestServerSideApply(t *testing.T) {
 	_, c := apiServer(t)
-	for _, r := range []release{defaultRelease, customRelease} {
-		t.Run(r.String(), func(t *testing.T) {
+	// Helm allows release names of up to 53 characters; every name made from one must stay valid.
+	longest := release{name: "a-release-name-as-long-as-helm-allows-it-fifty-threes", namespace: "long"}
+	for _, r := range []release{defaultRelease, customRelease, longest} {
+		t.Run(r.name, func(t *testing.T) {
 			ctx := t.Context()
 			objs := render(t, r)
 			ensureNamespaces(ctx, t, c, objs)

@@ -5,13 +5,14 @@
 
 {{/*
 The base of every object name: the release name, with the chart name appended unless the release
-name already holds it. Kept to 48 characters so that the suffixes below fit in 63.
+name already holds it. Kept to 40 characters so that the longest name, the Service
+<fullname>-operator-metrics, fits in a DNS label (63).
 */}}
 {{- define "kwps.fullname" -}}
 {{- if contains .Chart.Name .Release.Name }}
-{{- .Release.Name | trunc 48 | trimSuffix "-" }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 48 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 
