@@ -23,6 +23,16 @@ const maxLogBytes = 256 << 10;
 
 const running = new Set();
 
+/**
+ * Registers a child process to be killed (SIGKILL) when this test file's node process ends, however
+ * it ends; it is forgotten once it exits. lib/redis.mjs uses it for redis-server.
+ * @param {import("node:child_process").ChildProcess} child
+ */
+export function killOnExit(child) {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+}
+
 function killAll() {
   for (const child of running) {
     child.kill("SIGKILL");
@@ -66,21 +76,28 @@ export async function freePort() {
  * @param {string[]} [options.manifests] Hub manifests (YAML), each written to its own file
  * @param {number} [options.port] public port (default: one the kernel picks)
  * @param {number} [options.readyTimeoutMs] how long to wait for the Endpoint= line
+ * @param {string} [options.accessKey] the access key (default: a random one); processes that act as
+ *   one service share it
+ * @param {string} [options.redis] a Redis URL for `--redis`: the processes on it act as one service
  * @returns {Promise<Kwps>}
  */
-export async function startKwps({ manifests = [], port = 0, readyTimeoutMs = 30_000 } = {}) {
+export async function startKwps({
+  manifests = [],
+  port = 0,
+  readyTimeoutMs = 30_000,
+  accessKey = randomBytes(32).toString("base64"),
+  redis,
+} = {}) {
   const dir = await mkdtemp(join(tmpdir(), "kwps-compat-"));
   await Promise.all(manifests.map((m, i) => writeFile(join(dir, `hub-${i}.yaml`), m)));
-  const accessKey = randomBytes(32).toString("base64");
   const args = ["serve", "-f", dir, "--listen", `127.0.0.1:${port}`, "--admin-listen", "127.0.0.1:0"];
-  // The key goes through the environment, not argv, so that it is not visible in process listings.
-  const child = spawn(kwpsBin, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, KWPS_ACCESS_KEY: accessKey },
-  });
-  running.add(child);
+  // The key and the Redis URL (which may hold a password) go through the environment, not argv, so
+  // that they are not visible in process listings.
+  const env = { ...process.env, KWPS_ACCESS_KEY: accessKey };
+  if (redis !== undefined) env.KWPS_REDIS_URL = redis;
+  const child = spawn(kwpsBin, args, { stdio: ["ignore", "pipe", "pipe"], env });
+  killOnExit(child);
   const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
-  child.once("exit", () => running.delete(child));
 
   let logs = "";
   child.stderr.setEncoding("utf8");
