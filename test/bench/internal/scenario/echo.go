@@ -84,5 +84,10 @@ func (r *runner) echoRun(ctx context.Context, scenario string, sys system.System
 		note = "direct echo, no upstream"
 	}
 	r.addSearch(scenario, sys.Name(), "echo msg/s", report.MsgPerSec, unitEcho, sr, note)
+	label := "s2-group"
+	if viaUpstream {
+		label = "s2-upstream"
+	}
+	r.profileAt(ctx, sys, label, l, sr)
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 type Topology struct{ Groups, Size int }
 
 // String is "10 x 1,000" style.
-func (t Topology) String() string { return fmt.Sprintf("%d x %s", t.Groups, commas(t.Size)) }
+func (t Topology) String() string { return commas(t.Groups) + " x " + commas(t.Size) }
 
 // Members is the number of connections in the groups.
 func (t Topology) Members() int { return t.Groups * t.Size }

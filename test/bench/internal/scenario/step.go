@@ -55,14 +55,14 @@ type stepResult struct {
 
 // minSustainedSends is how many sends the second half of a window needs for its delivery rate to be
 // measured; below it one send more or less would swing the rate too far.
-const minSustainedSends = 8
+const minSustainedSends = 16
 
 // pass reports whether the step kept p99 under limit with the offered load actually sent (95%),
-// delivered at 80% of the offered rate or more at the end of the window, and no connection lost.
+// delivered at 90% of the offered rate or more at the end of the window, and no connection lost.
 func (s stepResult) pass(limit time.Duration) bool {
 	due := s.sent + s.unsent + s.failed
 	return s.p99ok && s.p99 < limit && s.dropped == 0 && due > 0 && float64(s.sent) >= 0.95*float64(due) &&
-		(!s.sustainedOK || s.sustained >= 0.8*s.outRate)
+		(!s.sustainedOK || s.sustained >= 0.9*s.outRate)
 }
 
 // String summarizes the step for the progress log.

@@ -106,6 +106,7 @@ func TestStepPassRules(t *testing.T) {
 		{"a connection dropped", func(s *stepResult) { s.dropped = 1 }, false, false},
 		{"delivering too slowly at the end", func(s *stepResult) { s.sustained, s.sustainedOK = 700, true }, false, false},
 		{"keeping up at the end", func(s *stepResult) { s.sustained, s.sustainedOK = 950, true }, true, true},
+		{"a little short at the end", func(s *stepResult) { s.sustained, s.sustainedOK = 880, true }, false, false},
 		{"nothing sent", func(s *stepResult) { s.sent, s.expected, s.arrived = 0, 0, 0 }, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
