@@ -113,7 +113,8 @@ func run(args []string) error {
 		}
 	}
 	if o.readme != "" && runErr == nil {
-		if err := report.ReplaceSection(o.readme, md); err != nil {
+		// The README holds the report under a heading of its own: one level deeper.
+		if err := report.ReplaceSection(o.readme, strings.Replace(md, "## ", "### ", 1)); err != nil {
 			return err
 		}
 	}
