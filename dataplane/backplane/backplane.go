@@ -35,6 +35,13 @@ type Backplane interface {
 	// Sync waits until every Subscribe and Unsubscribe made before it is in effect, so a message
 	// published after Sync returns reaches this process.
 	Sync(ctx context.Context) error
+	// Flush waits until every Send made before it has been published, so a message published after
+	// Flush returns reaches other processes after them, whatever its channel.
+	Flush(ctx context.Context) error
+	// Barrier waits until every message received before it has been handled, whatever its channel
+	// (the Handler runs on several workers, which otherwise keep order only per channel). It must not
+	// be called from a Handler, which would wait for itself.
+	Barrier(ctx context.Context) error
 	// Send publishes payload to channel without waiting: it is queued, and dropped (and counted) when
 	// the queue is full or the transport is down. payload must not be modified after the call.
 	Send(channel string, payload []byte)

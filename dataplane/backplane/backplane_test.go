@@ -62,6 +62,7 @@ var behaviour = []struct {
 	{"order per channel per publisher under a burst", testOrder},
 	{"a slow handler drops and counts, other channels flow", testSlowHandler},
 	{"sync makes new subscriptions count at once", testSync},
+	{"flush waits for earlier sends, barrier for earlier deliveries", testFlushBarrier},
 	{"closed backplane", testClosed},
 	{"close leaves no goroutine", testNoLeak},
 }
@@ -545,5 +546,43 @@ func testSync(t *testing.T, c cluster) {
 		if err != nil || n != 1 {
 			t.Fatalf("publish on %s right after Sync: receivers %d, %v; want 1", ch, n, err)
 		}
+	}
+}
+
+// testFlushBarrier: once the sender's Flush returned, every Send made before it was published; once
+// the receiver's Barrier returned, every message received before it was handled, on every worker.
+func testFlushBarrier(t *testing.T, c cluster) {
+	a := c.join(t, "a", IngressOptions{Workers: 4})
+	b := c.join(t, "b", IngressOptions{})
+	var handled atomic.Int64
+	a.SetHandler(func(ch string, _ []byte, _ func([]byte)) {
+		if strings.HasSuffix(ch, "-slow") {
+			time.Sleep(2 * time.Millisecond)
+		}
+		handled.Add(1)
+	})
+	channels := []string{"fb-1", "fb-2-slow", "fb-3", "fb-4-slow", "fb-5"}
+	a.Subscribe(channels...)
+	if err := a.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const perChannel = 40
+	for i := range perChannel * len(channels) {
+		b.Send(channels[i%len(channels)], []byte("x"))
+	}
+	if err := b.Flush(t.Context()); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if got := b.Stats().Published; got < perChannel*uint64(len(channels)) {
+		t.Fatalf("after Flush only %d of %d sends were published", got, perChannel*len(channels))
+	}
+	// Everything is on its way to a; wait until a has received it all, then Barrier must return only
+	// once the slow workers handled every message.
+	eventually(t, "all received", func() bool { return a.Stats().Received >= perChannel*uint64(len(channels)) })
+	if err := a.Barrier(t.Context()); err != nil {
+		t.Fatalf("Barrier: %v", err)
+	}
+	if got := handled.Load(); got != perChannel*int64(len(channels)) {
+		t.Fatalf("Barrier returned with %d of %d messages handled", got, perChannel*len(channels))
 	}
 }

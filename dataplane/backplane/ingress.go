@@ -1,6 +1,7 @@
 package backplane
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 )
@@ -32,11 +33,12 @@ func (o IngressOptions) withDefaults() IngressOptions {
 	return o
 }
 
-// delivery is one received message on its way to the Handler.
+// delivery is one received message on its way to the Handler, or a barrier marker.
 type delivery struct {
 	channel string
 	payload []byte
-	reply   func([]byte) // nil unless the message is a request
+	reply   func([]byte)    // nil unless the message is a request
+	passed  *sync.WaitGroup // a Barrier marker: Done once the worker reaches it
 }
 
 // ingress runs the Handler on a fixed set of workers, hashed by channel. push never blocks, so the
@@ -92,11 +94,41 @@ func (in *ingress) work(q chan delivery) {
 		case <-in.done:
 			return
 		case d := <-q:
+			if d.passed != nil {
+				d.passed.Done()
+				continue
+			}
 			in.bytes.Add(-int64(len(d.payload)))
 			if h := in.handler.Load(); h != nil {
 				(*h)(d.channel, d.payload, d.reply)
 			}
 		}
+	}
+}
+
+// barrier queues a marker behind everything each worker has queued and waits until every worker
+// reached its marker. Unlike push it waits for room, within ctx.
+func (in *ingress) barrier(ctx context.Context) error {
+	var passed sync.WaitGroup
+	for _, q := range in.queues {
+		passed.Add(1)
+		select {
+		case q <- delivery{passed: &passed}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-in.done:
+			return ErrClosed
+		}
+	}
+	done := make(chan struct{})
+	go func() { passed.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-in.done:
+		return ErrClosed
 	}
 }
 

@@ -24,6 +24,7 @@ type outItem struct {
 	data    []byte // the envelope
 	res     chan pubResult
 	ctx     context.Context // the waiting caller's; an item whose caller gave up is skipped
+	flushed chan struct{}   // a Flush marker: closed once everything before it was published
 }
 
 type pubResult struct {
@@ -158,6 +159,10 @@ func (r *Redis) publishBatch(pipe redis.Pipeliner, batch []outItem, cmds []*redi
 	r.out.bytes.Add(-queued)
 	if !r.health.up.Load() {
 		for _, it := range batch {
+			if it.flushed != nil {
+				close(it.flushed) // nothing before it will be published: nothing to wait for
+				continue
+			}
 			r.settle(it, nil, ErrUnavailable)
 		}
 		return
@@ -165,8 +170,8 @@ func (r *Redis) publishBatch(pipe redis.Pipeliner, batch []outItem, cmds []*redi
 	n := 0
 	for i, it := range batch {
 		cmds[i] = nil
-		if it.res != nil && it.ctx.Err() != nil {
-			continue // the caller has returned
+		if it.flushed != nil || it.res != nil && it.ctx.Err() != nil {
+			continue // a Flush marker, or the caller has returned
 		}
 		cmds[i] = pipe.Publish(r.ctx, it.channel, it.data)
 		n++
@@ -175,11 +180,44 @@ func (r *Redis) publishBatch(pipe redis.Pipeliner, batch []outItem, cmds []*redi
 		_, _ = pipe.Exec(r.ctx) // each command carries its own error
 	}
 	for i, it := range batch {
-		if cmds[i] != nil {
+		switch {
+		case it.flushed != nil:
+			close(it.flushed)
+		case cmds[i] != nil:
 			r.settle(it, cmds[i], nil)
 		}
 	}
 }
+
+// Flush implements Backplane: a marker goes behind what each outbound worker has queued, and Flush
+// returns once every worker has published up to its marker (Redis has executed those PUBLISHes).
+func (r *Redis) Flush(ctx context.Context) error {
+	marks := make([]chan struct{}, 0, len(r.out.queues))
+	for _, q := range r.out.queues {
+		m := make(chan struct{})
+		select {
+		case q <- outItem{flushed: m}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.done:
+			return ErrClosed
+		}
+		marks = append(marks, m)
+	}
+	for _, m := range marks {
+		select {
+		case <-m:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.done:
+			return ErrClosed
+		}
+	}
+	return nil
+}
+
+// Barrier implements Backplane.
+func (r *Redis) Barrier(ctx context.Context) error { return r.in.barrier(ctx) }
 
 // settle counts one item's outcome and hands it to a waiting caller.
 func (r *Redis) settle(it outItem, cmd *redis.IntCmd, err error) {
@@ -205,7 +243,9 @@ func (r *Redis) drain(q chan outItem) {
 	for {
 		select {
 		case it := <-q:
-			r.settle(it, nil, ErrClosed)
+			if it.flushed == nil {
+				r.settle(it, nil, ErrClosed)
+			}
 		default:
 			return
 		}

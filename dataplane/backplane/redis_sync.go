@@ -116,6 +116,17 @@ func (r *Redis) Sync(ctx context.Context) error {
 	}
 }
 
+// Flush implements Backplane: Memory's Send hands the payload to the receivers before it returns.
+func (m *Memory) Flush(context.Context) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Barrier implements Backplane.
+func (m *Memory) Barrier(ctx context.Context) error { return m.in.barrier(ctx) }
+
 // Sync implements Backplane: Memory applies subscriptions before Subscribe returns.
 func (m *Memory) Sync(context.Context) error {
 	if m.closed.Load() {

@@ -246,9 +246,23 @@ func (g *Gateway) apply(h *hub, e *envelope, reply func([]byte)) byte {
 		if reply != nil {
 			reply(encodeMembers(h.groups.members(e.target)))
 		}
-	case opPrepare, opCommit:
+	case opPrepare:
 		if reply != nil {
 			reply(onHandover(h.conns.get(e.target), e))
+		}
+	case opCommit:
+		if reply != nil {
+			// The snapshot must hold every message received before the commit, including those
+			// still queued on other ingress workers: wait for them, off this worker.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+				defer cancel()
+				if g.bp.Barrier(ctx) != nil {
+					reply([]byte{replyNotFound})
+					return
+				}
+				reply(onHandover(h.conns.get(e.target), e))
+			}()
 		}
 	}
 	return replyOK

@@ -139,6 +139,13 @@ func (g *Gateway) handoverFrom(ctx context.Context, hubName, id string) (*Conn, 
 			return nil, errHandover
 		}
 	}
+	// What this process published before the copy registered reached the other process's copy only:
+	// make sure it got there before that process takes its snapshot (which first handles everything
+	// it received, see onBackplane).
+	if err := g.bp.Flush(ctx); err != nil {
+		c.abandon()
+		return nil, errHandover
+	}
 	replies, n, err = g.ask(ctx, chConn(hubName, id), &envelope{op: opCommit, hub: hubName, target: id})
 	if err != nil || n == 0 || len(replies) == 0 || len(replies[0]) < 1 || replies[0][0] != replyOK {
 		c.abandon()
