@@ -30,6 +30,7 @@ func runServe(args []string) error {
 		tlsKey    = fs.String("tls-key", "", "TLS private key file")
 		tokenFile = fs.String("identity-token-file", "", "bearer token file sent to ManagedIdentity event handlers")
 		secretDir = fs.String("secret-dir", "", "directory of code secrets for codeSecretRef, laid out DIR/<secret>/<key>")
+		profiling = fs.Bool("pprof", false, "serve /debug/pprof/ on the admin listener")
 		redisURL  = fs.String("redis", os.Getenv("KWPS_REDIS_URL"), "Redis URL (redis://[:password@]host:port[/db]): act as one service with the other processes on it (env KWPS_REDIS_URL)")
 	)
 	fs.Var(&files, "f", "Hub manifest file or directory (repeatable)")
@@ -56,7 +57,7 @@ func runServe(args []string) error {
 	opts := server.Options{
 		Listen: *listen, AdminListen: *admin, PublicEndpoint: *endpoint,
 		TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
-		Keys: auth.NewKeySet(key, *secondKey), Hubs: store, Logger: log, Secrets: secrets,
+		Keys: auth.NewKeySet(key, *secondKey), Hubs: store, Logger: log, Secrets: secrets, Pprof: *profiling,
 		OnListening: func(ep *url.URL) {
 			fmt.Println(auth.FormatConnectionString(ep.String(), key))
 		},

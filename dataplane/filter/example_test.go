@@ -18,10 +18,10 @@ func (c connection) InGroup(group string) bool { return slices.Contains(c.groups
 func (c connection) GroupCount() int           { return len(c.groups) }
 
 func ExampleParse() {
-	f, err := filter.Parse(`UserId in ('u1','u2') AND 'g1' in groups`)
+	_, err := filter.Parse(`UserId in ('u1','u2') AND 'g1' in groups`)
 	fmt.Println(err)
 
-	f, err = filter.Parse(`userId in ('u1','u2') and 'g1' in groups`)
+	f, err := filter.Parse(`userId in ('u1','u2') and 'g1' in groups`)
 	if err != nil {
 		panic(err)
 	}

@@ -46,7 +46,7 @@ func benchGateway(b *testing.B, n int, kind protocol.Kind) *Gateway {
 	h := g.hubFor("bench")
 	for i := range n {
 		c := &Conn{g: g, hub: h, id: fmt.Sprintf("c%06d", i), kind: kind, perms: &perms{}}
-		c.cur.Store(newTransport(c, newDiscardConn()))
+		c.cur.Store(newTransport(c, newDiscardConn(), nil))
 		g.register(c, []string{"g"})
 	}
 	b.Cleanup(func() {

@@ -53,6 +53,8 @@ type Options struct {
 	WriteTimeout time.Duration
 	// KeepAliveGrace is how long past two keepalive intervals a silent client is kept (default 10 s).
 	KeepAliveGrace time.Duration
+	// NoPoller gives every connection a reader goroutine even where epoll is available.
+	NoPoller bool
 	// ReliableSessionTimeout is how long a reliable connection whose socket dropped waits for the
 	// client to recover it (default 60 s, DESIGN.md decision 3).
 	ReliableSessionTimeout time.Duration
@@ -91,8 +93,9 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics metrics
 	bp      backplane.Backplane
-	origin  uint64        // this process, in message IDs
-	msgSeq  atomic.Uint64 // message IDs
+	poller  atomic.Pointer[poller] // set while Run runs: idle connections wait here, not in a goroutine
+	origin  uint64                 // this process, in message IDs
+	msgSeq  atomic.Uint64          // message IDs
 
 	hubsMu sync.RWMutex
 	hubs   map[string]*hub
@@ -157,8 +160,16 @@ func (g *Gateway) removeLive(h *hub) {
 	h.liveMu.Unlock()
 }
 
-// Run sends keepalive pings and closes dead connections until ctx ends.
+// Run sends keepalive pings and closes dead connections, and (on Linux) polls idle connections for
+// readability, until ctx ends.
 func (g *Gateway) Run(ctx context.Context) {
+	if !g.opts.NoPoller {
+		if p, err := newPoller(); err == nil {
+			g.poller.Store(p)
+			go p.run()
+			defer p.close() // registered transports are ended by their socket's close, not by the poller
+		}
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

@@ -12,8 +12,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// readBufferSize is the per-connection read buffer: large enough that a small frame arrives in one
-// read, small enough to keep idle connections cheap.
+// readBufferSize is the read buffer of a connection read by its own goroutine: large enough that a
+// small frame arrives in one read, small enough to keep idle connections cheap. (Polled connections
+// borrow a bigger buffer only while bytes arrive.)
 const readBufferSize = 512
 
 // prefixedConn replays bytes the HTTP server had already buffered before the upgrade.
@@ -62,95 +63,171 @@ func putMsgBuf(b []byte) {
 	}
 }
 
-// readLoop reads t's frames until the transport ends, then hands it back to the connection. It is
-// the only goroutine that reads from the socket.
-func (t *transport) readLoop(r io.Reader) {
-	br := bufio.NewReaderSize(r, readBufferSize)
-	clientClosed := t.readFrames(br)
+// newTransport makes the transport of socket nc, read from src. With the gateway's poller (Linux, plain
+// TCP) an idle connection has no goroutine and no read buffer, and a short read session runs when bytes
+// arrive; otherwise one goroutine reads until the transport ends. Reading starts with startReading,
+// once the transport is in place.
+func newTransport(c *Conn, nc net.Conn, src *prefixedConn) *transport {
+	t := &transport{c: c, nc: nc, src: src}
+	t.refs.Store(2)
+	if p := c.g.poller.Load(); p != nil && nc != nil {
+		p.add(t)
+	}
+	return t
+}
+
+// startReading starts reading the transport's frames.
+func (t *transport) startReading() {
+	if t.polled {
+		if len(t.src.buffered) > 0 {
+			// Bytes that came with the upgrade request never make the socket readable again.
+			t.rstate.Store(readerReading)
+			go t.session()
+			return
+		}
+		t.arm()
+		return
+	}
+	go t.readLoop()
+}
+
+// readLoop is the goroutine mode: it reads until the transport ends.
+func (t *transport) readLoop() {
+	br := bufio.NewReaderSize(t.src, readBufferSize)
+	t.rstate.Store(readerReading)
+	_, clientClosed := t.readFrames(br, false)
+	t.endReading(br, clientClosed)
+}
+
+// Reader states of a polled transport: idle (armed in the poller), reading (a session runs), ended.
+const (
+	readerIdle int32 = iota
+	readerReading
+	readerEnded
+)
+
+// sessionReadTimeout bounds how long a read session waits for the rest of a frame it has begun.
+const sessionReadTimeout = 30 * time.Second
+
+var sessionBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// session reads what has arrived on a polled transport: whole messages, until nothing is buffered,
+// then it re-arms the poller and ends. A frame that is still arriving is waited for (bounded).
+func (t *transport) session() {
+	br := sessionBufs.Get().(*bufio.Reader)
+	br.Reset(t.src)
+	_ = t.nc.SetReadDeadline(time.Now().Add(sessionReadTimeout))
+	ended, clientClosed := t.readFrames(br, true)
+	if ended {
+		t.endReading(br, clientClosed)
+		br.Reset(nil)
+		sessionBufs.Put(br)
+		return
+	}
+	br.Reset(nil)
+	sessionBufs.Put(br)
+	t.rstate.Store(readerIdle)
+	t.arm()
+	// The socket may have been closed while this session ran: then nobody else ends the reader.
+	if t.closing.Load() && t.rstate.CompareAndSwap(readerIdle, readerEnded) {
+		t.endReading(nil, false)
+	}
+}
+
+// endReading hands the transport back to its connection, discards what the peer still sends until
+// it answers our close or closeWait passes (so the close frame is not lost to a reset), and releases
+// the reader's hold on the socket.
+func (t *transport) endReading(br *bufio.Reader, clientClosed bool) {
+	t.rstate.Store(readerEnded)
 	t.c.transportEnded(t, clientClosed)
-	// Discard what the peer still sends until it answers our close or closeWait passes, so the
-	// close frame is not lost to a reset.
-	_ = t.nc.SetReadDeadline(time.Now().Add(closeWait))
-	_, _ = io.Copy(io.Discard, io.LimitReader(br, int64(t.c.g.opts.MaxMessageBytes)+readBufferSize))
+	if br != nil {
+		_ = t.nc.SetReadDeadline(time.Now().Add(closeWait))
+		_, _ = io.Copy(io.Discard, io.LimitReader(br, int64(t.c.g.opts.MaxMessageBytes)+readBufferSize))
+	}
 	t.release()
 }
 
-// readFrames reads until the socket fails or a close ends the transport; clientClosed reports that the
-// client sent a close frame.
-func (t *transport) readFrames(br *bufio.Reader) (clientClosed bool) {
+// readFrames reads until the socket fails or a close ends the transport (ended), or, in a session,
+// until no whole message is left buffered. clientClosed reports that the client sent a close frame.
+// A message split over several frames is assembled in t.msg, which survives between sessions.
+func (t *transport) readFrames(br *bufio.Reader, session bool) (ended, clientClosed bool) {
 	c := t.c
-	var (
-		msg    []byte    // message being assembled from fragments
-		msgOp  ws.OpCode // its opcode; 0 when none in progress
-		maxLen = c.g.opts.MaxMessageBytes
-	)
+	maxLen := c.g.opts.MaxMessageBytes
 	defer func() {
-		if msg != nil {
-			putMsgBuf(msg)
+		if ended && t.msg != nil {
+			putMsgBuf(t.msg)
+			t.msg, t.msgOp = nil, 0
 		}
 	}()
-	for {
+	for first := true; ; first = false {
+		// A session reads at least one frame (the socket is readable), then stops when nothing is
+		// left buffered.
+		if session && !first && br.Buffered() == 0 {
+			return false, false
+		}
 		h, err := ws.ReadHeader(br)
 		if err != nil {
-			return false
+			return true, false
 		}
 		c.touch()
 		if !h.Masked {
 			c.Close(protocolError("Client frames must be masked."))
-			return false
+			return true, false
 		}
 		if h.Rsv != 0 {
 			c.Close(protocolError("Reserved bits are set but no extension was negotiated."))
-			return false
+			return true, false
 		}
 		if h.OpCode.IsControl() {
 			if done, byClient := t.control(br, h); done {
-				return byClient
+				return true, byClient
 			}
 			continue
 		}
 		switch {
-		case h.OpCode == ws.OpContinuation && msgOp == 0:
+		case h.OpCode == ws.OpContinuation && t.msgOp == 0:
 			c.Close(protocolError("Continuation frame without a message to continue."))
-			return false
-		case h.OpCode != ws.OpContinuation && msgOp != 0:
+			return true, false
+		case h.OpCode != ws.OpContinuation && t.msgOp != 0:
 			c.Close(protocolError("A new message started before the previous one ended."))
-			return false
+			return true, false
 		case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
 			c.Close(protocolError("Unknown opcode."))
-			return false
+			return true, false
 		}
-		if h.Length > int64(maxLen-len(msg)) {
+		if h.Length > int64(maxLen-len(t.msg)) {
 			c.Close(closeTooBig)
-			return false
+			return true, false
 		}
-		start := len(msg)
-		if msg == nil {
-			msg = getMsgBuf(int(h.Length))
+		start := len(t.msg)
+		if t.msg == nil {
+			t.msg = getMsgBuf(int(h.Length))
 		} else {
-			msg = growMsg(msg, start+int(h.Length))
+			t.msg = growMsg(t.msg, start+int(h.Length))
 		}
-		if _, err := io.ReadFull(br, msg[start:]); err != nil {
-			return false
+		if _, err := io.ReadFull(br, t.msg[start:]); err != nil {
+			return true, false
 		}
-		ws.Cipher(msg[start:], h.Mask, 0)
+		ws.Cipher(t.msg[start:], h.Mask, 0)
 		if h.OpCode != ws.OpContinuation {
-			msgOp = h.OpCode
+			t.msgOp = h.OpCode
 		}
 		if !h.Fin {
 			continue
 		}
-		if msgOp == ws.OpText && !utf8.Valid(msg) {
+		msg, op := t.msg, t.msgOp
+		t.msg, t.msgOp = nil, 0
+		if op == ws.OpText && !utf8.Valid(msg) {
+			putMsgBuf(msg)
 			c.Close(invalidMessage("Text frames must be valid UTF-8."))
-			return false
+			return true, false
 		}
 		c.g.metrics.received(c, len(msg))
-		cause, ok := c.handle(msgOp == ws.OpText, msg)
+		cause, ok := c.handle(op == ws.OpText, msg)
 		putMsgBuf(msg)
-		msg, msgOp = nil, 0
 		if !ok {
 			c.Close(cause)
-			return false
+			return true, false
 		}
 	}
 }

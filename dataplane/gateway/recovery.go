@@ -56,10 +56,10 @@ func (g *Gateway) recoverSession(w http.ResponseWriter, r *http.Request, hubName
 		return
 	}
 	if c != nil {
-		t := newTransport(c, nc)
+		t := newTransport(c, nc, reader)
 		if c.attach(t) {
 			g.log.Debug("connection recovered", "hub", hubName, "connectionId", id, "userId", c.userID)
-			go t.readLoop(reader)
+			t.startReading()
 			return
 		}
 	}

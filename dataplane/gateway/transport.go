@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // transport is one WebSocket of a connection: its socket, its bounded outbound queue and the writer
@@ -13,15 +15,19 @@ import (
 type transport struct {
 	c         *Conn
 	nc        net.Conn
+	src       *prefixedConn // what the reader reads: bytes buffered at the upgrade, then nc
 	out       outQueue
 	refs      atomic.Int32 // the reader and the writer's end; the socket closes when both released
 	closeOnce sync.Once
-}
 
-func newTransport(c *Conn, nc net.Conn) *transport {
-	t := &transport{c: c, nc: nc}
-	t.refs.Store(2)
-	return t
+	// Reader state: a message being assembled from fragments (it may span read sessions), and for a
+	// polled transport its descriptor and whether a session runs (readerIdle, readerReading, readerEnded).
+	msg     []byte
+	msgOp   ws.OpCode
+	fd      int
+	polled  bool
+	rstate  atomic.Int32
+	closing atomic.Bool
 }
 
 // outFrame is one queued frame: head, body and tail are written back to back. Bodies (and, for
@@ -203,6 +209,10 @@ func (t *transport) writeFinal(final []byte) {
 			}
 		}
 		_ = t.nc.SetReadDeadline(time.Now().Add(closeWait))
+		if t.polled {
+			// No reader waits on the socket to time it out: close it if the peer stays silent.
+			time.AfterFunc(closeWait, t.closeSocket)
+		}
 	}
 	t.release()
 }
@@ -228,8 +238,19 @@ func (t *transport) writeFailed(err error) {
 	t.release()
 }
 
+// closeSocket closes the socket once. An idle polled transport has no reader to notice, so closing it
+// ends its reader here.
 func (t *transport) closeSocket() {
-	t.closeOnce.Do(func() { _ = t.nc.Close() })
+	t.closeOnce.Do(func() {
+		t.closing.Store(true)
+		if t.polled {
+			t.c.g.poller.Load().remove(t)
+		}
+		_ = t.nc.Close()
+		if t.polled && t.rstate.CompareAndSwap(readerIdle, readerEnded) {
+			go t.endReading(nil, false)
+		}
+	})
 }
 
 // release is called once by the reader when it is done and once by the writer when the queue is

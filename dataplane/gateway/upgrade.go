@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -245,7 +244,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		subprotocol: a.subprotocol, mode: a.mode, rawGroup: a.rawGroup, rawNoEcho: a.rawNoEcho,
 		perms: a.perms, state: a.state,
 	}
-	t := newTransport(c, nc)
+	t := newTransport(c, nc, reader)
 	c.cur.Store(t)
 	now := time.Now()
 	c.lastRead.Store(now.UnixNano())
@@ -263,12 +262,12 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		g.log.Debug("connection opened", "hub", c.hub.name, "connectionId", c.id, "userId", c.userID, "protocol", protocolLabel(c))
 	}
 	g.connected(c, cfg)
-	go t.readLoop(reader)
+	t.startReading()
 }
 
 // upgrade completes the WebSocket handshake, echoing subprotocol when not empty, and returns the socket
 // and a reader that first replays what the HTTP server had buffered.
-func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (net.Conn, io.Reader, bool) {
+func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (net.Conn, *prefixedConn, bool) {
 	u := ws.HTTPUpgrader{
 		Protocol: func(p string) bool { return subprotocol != "" && p == subprotocol },
 		Timeout:  10 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,8 @@ type Options struct {
 	// Backplane joins this process to others serving the same instance; nil serves alone. Readiness
 	// fails while it is disconnected. The caller closes it after Run.
 	Backplane backplane.Backplane
+	// Pprof serves net/http/pprof under /debug/pprof/ on the admin listener.
+	Pprof bool
 	// DrainTimeout bounds the graceful drain on shutdown (default 20 s).
 	DrainTimeout time.Duration
 	// OnListening is called with the public endpoint once the listener is bound and before it accepts.
@@ -200,6 +203,13 @@ func (s *Server) adminHandler() http.Handler {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	if s.opts.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -186,7 +187,7 @@ func TestCloseDrainsThenAborts(t *testing.T) {
 			t.Errorf("after Close: %+v, want both events sent", s)
 		}
 		c.Connected(hub, testConn())
-		if _, err := c.UserEvent(t.Context(), hub, testConn(), "message", "", nil); err != ErrClosed {
+		if _, err := c.UserEvent(t.Context(), hub, testConn(), "message", "", nil); !errors.Is(err, ErrClosed) {
 			t.Errorf("UserEvent after Close: %v", err)
 		}
 		if s := c.Stats(); s.Dropped != 1 {
@@ -203,7 +204,7 @@ func TestCloseDrainsThenAborts(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		if err := c.Close(ctx); err != context.DeadlineExceeded {
+		if err := c.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Close = %v, want the deadline", err)
 		}
 		if d := time.Since(start); d > 2*time.Second {

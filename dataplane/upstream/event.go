@@ -129,7 +129,7 @@ func (c *Client) newRequest(ctx context.Context, ev *event) (*http.Request, hand
 	if ev.conn.Subprotocol != "" {
 		e.SetExtension("subprotocol", ev.conn.Subprotocol)
 	}
-	if ev.conn.State != "" && !(ev.system && ev.name == hubconfig.EventConnect) {
+	if ev.conn.State != "" && (!ev.system || ev.name != hubconfig.EventConnect) {
 		e.SetExtension("connectionstate", ev.conn.State)
 	}
 	if sig := Signature(ev.conn.ConnectionID, c.keys.Keys()); sig != "" {

@@ -71,7 +71,7 @@ func (k *Kwps) startOne(ctx context.Context, o KwpsOptions, i int) error {
 		return err
 	}
 	adminAddr := "127.0.0.1:" + admin
-	argv := []string{o.Bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", adminAddr, "--log-level", "warn"}
+	argv := []string{o.Bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", adminAddr, "--log-level", "warn", "--pprof"}
 	for _, m := range o.Manifests {
 		argv = append(argv, "-f", m)
 	}

@@ -1,0 +1,98 @@
+//go:build linux
+
+package gateway
+
+import (
+	"net"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller waits for readability of idle connections with one epoll instance, so an idle connection
+// costs no goroutine (a parked reader goroutine's stack was about 4 KB of the per-connection cost,
+// measured with 10,000 idle connections). Each socket is registered one-shot: an event starts one
+// read session for that transport, which re-arms the socket when it is done. The Go runtime polls the
+// same descriptors on its own; a second epoll registration is independent of it.
+type poller struct {
+	epfd int
+
+	mu    sync.Mutex
+	conns map[int]*transport // by descriptor
+}
+
+func newPoller() (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &poller{epfd: fd, conns: map[int]*transport{}}, nil
+}
+
+// add registers t when its socket is a plain TCP socket (TLS buffers decrypted bytes where epoll cannot
+// see them, so TLS transports keep a reader goroutine). It does not arm the socket.
+func (p *poller) add(t *transport) bool {
+	tc, ok := t.nc.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	fd := -1
+	if raw.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+		return false
+	}
+	ev := unix.EpollEvent{Events: 0, Fd: int32(fd)}
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev) != nil {
+		return false
+	}
+	t.fd, t.polled = fd, true
+	p.mu.Lock()
+	p.conns[fd] = t
+	p.mu.Unlock()
+	return true
+}
+
+// arm asks for one readability (or hang-up) event of t's socket.
+func (t *transport) arm() {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(t.fd)}
+	_ = unix.EpollCtl(t.c.g.poller.Load().epfd, unix.EPOLL_CTL_MOD, t.fd, &ev)
+}
+
+// remove forgets t before its socket is closed, so a descriptor reused by a new socket is not
+// mistaken for it.
+func (p *poller) remove(t *transport) {
+	p.mu.Lock()
+	if p.conns[t.fd] == t {
+		delete(p.conns, t.fd)
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
+	}
+	p.mu.Unlock()
+}
+
+// run dispatches events until close; each ready transport gets a read session.
+func (p *poller) run() {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return // closed
+		}
+		p.mu.Lock()
+		for _, ev := range events[:n] {
+			t := p.conns[int(ev.Fd)]
+			if t != nil && t.rstate.CompareAndSwap(readerIdle, readerReading) {
+				go t.session()
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// close stops run. Transports still registered keep working once their reader is woken by a close.
+func (p *poller) close() { _ = unix.Close(p.epfd) }

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package gateway
+
+import "errors"
+
+// poller is Linux-only; elsewhere every connection has a reader goroutine.
+type poller struct{}
+
+func newPoller() (*poller, error)     { return nil, errNoPoller }
+func (p *poller) add(*transport) bool { return false }
+func (p *poller) remove(*transport)   {}
+func (p *poller) run()                {}
+func (p *poller) close()              {}
+func (t *transport) arm()             {}
+
+var errNoPoller = errors.New("no epoll on this platform")
