@@ -1,72 +1,73 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"strconv"
 	"strings"
 )
 
-// jsonRequest mirrors json.webpubsub.azure.v1 requests. Pointers tell absent from zero.
-type jsonRequest struct {
-	Type       string          `json:"type"`
-	Group      *string         `json:"group"`
-	Event      *string         `json:"event"`
-	AckID      *uint64         `json:"ackId"`
-	NoEcho     *bool           `json:"noEcho"`
-	DataType   *string         `json:"dataType"`
-	Data       json.RawMessage `json:"data"`
-	SequenceID *uint64         `json:"sequenceId"`
-}
-
 // DecodeJSON decodes one json.webpubsub.azure.v1 (or json.reliable) client message. Every error wraps
 // ErrMalformed and says what is wrong. Type names are matched case-insensitively, as the service does.
+// Data aliases b when it needs no unescaping.
 func DecodeJSON(b []byte) (Request, error) {
 	var r Request
-	if err := checkJSONDepth(b, MaxJSONDepth); err != nil {
+	f, err := scanRequest(b)
+	if err != nil {
 		return r, err
 	}
-	var m jsonRequest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return r, malformed("%s", jsonErrorText(err))
+	typ, ok := optString(f.typ)
+	if !ok {
+		return r, wrongType("type")
 	}
-	if m.AckID != nil {
-		r.AckID, r.HasAckID = *m.AckID, true
+	if f.ackID != nil && !isNull(f.ackID) {
+		if r.AckID, ok = uintValue(f.ackID); !ok {
+			return r, wrongType("ackId")
+		}
+		r.HasAckID = true
 	}
-	switch strings.ToLower(m.Type) {
+	switch strings.ToLower(string(typ)) {
 	case "joingroup":
 		r.Type = JoinGroup
-		return r, needGroup(&r, m.Group)
+		return r, needGroup(&r, f.group)
 	case "leavegroup":
 		r.Type = LeaveGroup
-		return r, needGroup(&r, m.Group)
+		return r, needGroup(&r, f.group)
 	case "sendtogroup":
 		r.Type = SendToGroup
-		if err := needGroup(&r, m.Group); err != nil {
+		if err := needGroup(&r, f.group); err != nil {
 			return r, err
 		}
-		if m.NoEcho != nil {
-			r.NoEcho = *m.NoEcho
+		if f.noEcho != nil && !isNull(f.noEcho) {
+			switch string(f.noEcho) {
+			case "true":
+				r.NoEcho = true
+			case "false":
+			default:
+				return r, wrongType("noEcho")
+			}
 		}
-		return r, decodeJSONData(&r.Payload, m.DataType, m.Data)
+		return r, decodeJSONData(&r.Payload, f.dataType, f.data)
 	case "event":
 		r.Type = Event
-		if m.Event == nil || *m.Event == "" {
+		event, ok := optString(f.event)
+		if !ok {
+			return r, wrongType("event")
+		}
+		if len(event) == 0 {
 			return r, malformed("'event' is required for type 'event'")
 		}
-		if len(*m.Event) > MaxEventNameLength {
+		if len(event) > MaxEventNameLength {
 			return r, malformed("event name is longer than %d characters", MaxEventNameLength)
 		}
-		r.Event = *m.Event
-		return r, decodeJSONData(&r.Payload, m.DataType, m.Data)
+		r.Event = string(event)
+		return r, decodeJSONData(&r.Payload, f.dataType, f.data)
 	case "sequenceack":
 		r.Type = SequenceAck
-		if m.SequenceID == nil {
+		if f.sequenceID == nil || isNull(f.sequenceID) {
 			return r, malformed("'sequenceId' is required for type 'sequenceAck'")
 		}
-		r.SequenceID = *m.SequenceID
+		if r.SequenceID, ok = uintValue(f.sequenceID); !ok {
+			return r, wrongType("sequenceId")
+		}
 		return r, nil
 	case "ping":
 		r.Type = Ping
@@ -74,52 +75,70 @@ func DecodeJSON(b []byte) (Request, error) {
 	case "":
 		return r, malformed("'type' is required")
 	}
-	return r, malformed("unknown message type %q", truncate(m.Type, 64))
+	return r, malformed("unknown message type %q", truncate(string(typ), 64))
 }
 
-func needGroup(r *Request, g *string) error {
-	if g == nil {
+func wrongType(field string) error { return malformed("'%s' has the wrong type", field) }
+
+// optString interprets an optional string field: absent and null are empty; ok is false for a value
+// of another type.
+func optString(v []byte) (s []byte, ok bool) {
+	if v == nil || isNull(v) {
+		return nil, true
+	}
+	return stringValue(v)
+}
+
+func needGroup(r *Request, v []byte) error {
+	g, ok := optString(v)
+	if !ok {
+		return wrongType("group")
+	}
+	if v == nil || isNull(v) {
 		return malformed("'group' is required for type '%s'", r.Type)
 	}
-	if !ValidGroupName(*g) {
+	if !ValidGroupName(string(g)) {
 		return malformed("group name must be 1 to %d characters and not only whitespace", MaxGroupNameLength)
 	}
-	r.Group = *g
+	r.Group = string(g)
 	return nil
 }
 
 // decodeJSONData turns the data/dataType pair into a Payload: text is unquoted, binary base64-decoded,
 // json kept as its JSON text.
-func decodeJSONData(p *Payload, dataType *string, data json.RawMessage) error {
+func decodeJSONData(p *Payload, dataType, data []byte) error {
 	dt := "json"
-	if dataType != nil {
-		dt = strings.ToLower(*dataType)
+	if v, ok := optString(dataType); !ok {
+		return wrongType("dataType")
+	} else if dataType != nil && !isNull(dataType) {
+		dt = strings.ToLower(string(v))
 	}
 	if len(data) == 0 {
 		return malformed("'data' is required")
 	}
 	switch dt {
 	case "json":
-		if bytes.Equal(data, []byte("null")) {
+		if isNull(data) {
 			return malformed("'data' must not be null")
 		}
 		p.Type, p.Data = JSONData, data
 	case "text":
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
+		s, ok := optString(data)
+		if !ok {
 			return malformed("'data' must be a string when dataType is text")
 		}
-		p.Type, p.Data = Text, []byte(s)
+		p.Type, p.Data = Text, s
 	case "binary", "protobuf":
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
+		s, ok := optString(data)
+		if !ok {
 			return malformed("'data' must be a base64 string when dataType is %s", dt)
 		}
-		raw, err := base64.StdEncoding.DecodeString(s)
+		raw := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+		n, err := base64.StdEncoding.Decode(raw, s)
 		if err != nil {
 			return malformed("'data' is not valid base64")
 		}
-		p.Type, p.Data = Binary, raw
+		p.Type, p.Data = Binary, raw[:n]
 		if dt == "protobuf" {
 			p.Type = ProtobufData
 		}
@@ -127,51 +146,6 @@ func decodeJSONData(p *Payload, dataType *string, data json.RawMessage) error {
 		return malformed("unknown dataType %q (json, text, binary or protobuf)", truncate(dt, 32))
 	}
 	return nil
-}
-
-// checkJSONDepth refuses documents nested deeper than max, before the full decoder sees them.
-func checkJSONDepth(b []byte, max int) error {
-	depth, inString := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return malformed("nested deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
-}
-
-// jsonErrorText describes a json error without echoing the input.
-func jsonErrorText(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "invalid JSON at offset " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return "'" + te.Field + "' has the wrong type (" + te.Value + ")"
-		}
-		return "a JSON object is expected"
-	}
-	return "invalid JSON"
 }
 
 func truncate(s string, n int) string {

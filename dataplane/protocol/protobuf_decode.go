@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"bytes"
-	"encoding/json"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -295,10 +294,9 @@ func (d *protoData) payload(p *Payload) error {
 	case dataProtobuf:
 		p.Type, p.Data = ProtobufData, d.data
 	case dataJSON:
-		if err := checkJSONDepth(d.data, MaxJSONDepth); err != nil {
+		if tooDeep, err := checkJSONValue(d.data); tooDeep {
 			return err
-		}
-		if !json.Valid(d.data) {
+		} else if err != nil {
 			return malformed("json_data is not valid JSON")
 		}
 		if bytes.Equal(bytes.TrimSpace(d.data), []byte("null")) {

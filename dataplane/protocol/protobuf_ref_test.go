@@ -71,7 +71,7 @@ func decodeProtobufReference(b []byte) (Request, *anypb.Any, error) {
 		r.Payload.Type, a = ProtobufData, d.ProtobufData
 	case *pb.MessageData_JsonData:
 		j := []byte(d.JsonData)
-		if checkJSONDepth(j, MaxJSONDepth) != nil || !json.Valid(j) || bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
+		if checkJSONDepthRef(j, MaxJSONDepth) != nil || !json.Valid(j) || bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
 			return Request{}, nil, errReference
 		}
 		r.Payload = Payload{Type: JSONData, Data: j}
