@@ -44,11 +44,13 @@ type Options struct {
 	MaxMessageBytes int
 	// MaxGroupsPerConnection bounds the groups one connection is in (default 1000).
 	MaxGroupsPerConnection int
-	// MaxQueueMessages and MaxQueueBytes bound a connection's outbound queue (defaults 4096 and 8 MiB);
-	// a connection whose queue overflows is disconnected as a slow consumer.
+	// MaxQueueMessages and MaxQueueBytes bound a connection's outbound queue (defaults 1024 and 1 MiB,
+	// Centrifuge's bytes default; one frame larger than the byte bound is let into an empty queue); a
+	// connection whose queue overflows is disconnected as a slow consumer (a reliable one keeps its
+	// session and can recover).
 	MaxQueueMessages int
 	MaxQueueBytes    int
-	// WriteTimeout bounds one socket write (default 10 s); a write that takes longer disconnects the
+	// WriteTimeout bounds one socket write (default 5 s); a write that takes longer disconnects the
 	// connection as a slow consumer.
 	WriteTimeout time.Duration
 	// KeepAliveGrace is how long past two keepalive intervals a silent client is kept (default 10 s).
@@ -71,13 +73,13 @@ func (o *Options) setDefaults() {
 		o.MaxGroupsPerConnection = 1000
 	}
 	if o.MaxQueueMessages == 0 {
-		o.MaxQueueMessages = 4096
+		o.MaxQueueMessages = 1024
 	}
 	if o.MaxQueueBytes == 0 {
-		o.MaxQueueBytes = 8 << 20
+		o.MaxQueueBytes = 1 << 20
 	}
 	if o.WriteTimeout == 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = 5 * time.Second
 	}
 	if o.KeepAliveGrace == 0 {
 		o.KeepAliveGrace = 10 * time.Second

@@ -171,3 +171,17 @@ func readFrameHeader(r io.Reader) (ws.Header, error) {
 	_, err = io.CopyN(io.Discard, r, h.Length)
 	return h, err
 }
+
+// A message bigger than the queue's byte bound (a 1 MB payload is about 1.4 MB as base64 JSON) still
+// reaches a connection that keeps up: an empty queue takes any one frame.
+func TestLargestMessageFitsTheQueue(t *testing.T) {
+	e := newEnv(t)
+	c := e.dialJSON("chat", "u", nil, nil)
+	big := protocol.Payload{Type: protocol.Binary, Data: bytes.Repeat([]byte{9}, 1<<20)}
+	if err := e.gw.SendToConnection(t.Context(), "chat", c.id, big, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.readJSON(); m["dataType"] != "binary" || len(m["data"].(string)) < 1<<20 {
+		t.Fatalf("got %v bytes of %v", len(m["data"].(string)), m["dataType"])
+	}
+}

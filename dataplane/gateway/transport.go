@@ -82,7 +82,7 @@ func (t *transport) enqueue(f outFrame, force bool) enqueueResult {
 		return dropped
 	}
 	opts := &t.c.g.opts
-	if !force && (len(q.items) >= opts.MaxQueueMessages || q.bytes+f.size() > opts.MaxQueueBytes) {
+	if !force && len(q.items) > 0 && (len(q.items) >= opts.MaxQueueMessages || q.bytes+f.size() > opts.MaxQueueBytes) {
 		q.mu.Unlock()
 		return overflow
 	}
