@@ -22,9 +22,9 @@ PROTOC_GEN_GO_VERSION  ?= v1.36.12
 BUF            := $(LOCALBIN)/buf-$(BUF_VERSION)
 PROTOC_GEN_GO  := $(LOCALBIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 
-# Tests: -race always; FUZZTIME is how long each fuzz target runs in `make test`.
+# Tests: -race always; FUZZTIME is each fuzz target's budget in `make test` (executions: see hack/fuzz.sh).
 TEST_FLAGS ?= -race -shuffle=on -timeout 30m
-FUZZTIME   ?= 5s
+FUZZTIME   ?= 50000x
 PKGS       ?= ./...
 
 ##@ General

@@ -42,18 +42,23 @@ func FuzzExpandURL(f *testing.F) {
 		if u.Host != "h" {
 			t.Fatalf("host of %q became %q", got, u.Host)
 		}
-		// A value never adds a path segment or a query parameter.
-		tu, err := url.Parse(strings.NewReplacer("{hub}", "H", "{event}", "E").Replace(template))
-		if err != nil {
-			return
-		}
-		if a, b := strings.Count(u.EscapedPath(), "/"), strings.Count(tu.EscapedPath(), "/"); a != b {
+		// A value never adds a path segment or a query parameter. Counted in the raw text: a template
+		// with characters a URL must escape (a space) has no faithful EscapedPath.
+		gp, gq := splitRaw(got)
+		tp, tq := splitRaw(strings.NewReplacer("{hub}", "H", "{event}", "E").Replace(template))
+		if a, b := strings.Count(gp, "/"), strings.Count(tp, "/"); a != b {
 			t.Fatalf("%q has %d path separators, the template %d", got, a, b)
 		}
-		if a, b := strings.Count(u.RawQuery, "&"), strings.Count(tu.RawQuery, "&"); a != b {
+		if a, b := strings.Count(gq, "&"), strings.Count(tq, "&"); a != b {
 			t.Fatalf("%q has %d query separators, the template %d", got, a, b)
 		}
 	})
+}
+
+// splitRaw splits a URL on "http://h" into its raw path and query.
+func splitRaw(s string) (path, query string) {
+	path, query, _ = strings.Cut(strings.TrimPrefix(s, "http://h"), "?")
+	return path, query
 }
 
 func TestSetCode(t *testing.T) {
