@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,28 +82,39 @@ func TestWrongFramesClose(t *testing.T) {
 
 // A consumer that stops reading is disconnected; the fan-out to healthy members goes on.
 func TestSlowConsumerDisconnectedFanoutContinues(t *testing.T) {
+	// The message bound is the one under test: 64 messages of 64 KiB fit the byte bound.
 	e := newEnv(t, func(o *Options) {
 		o.MaxQueueMessages = 64
+		o.MaxQueueBytes = 64 << 20
 		o.WriteTimeout = time.Second
 	})
 	slow := e.dialJSON("chat", "slow", nil, []string{"g"})
 	fast := e.dialJSON("chat", "fast", nil, []string{"g"})
 	_ = slow // never reads again
 	done := make(chan struct{})
-	received := 0
+	var received atomic.Int64
 	go func() {
 		defer close(done)
-		for received < 400 {
+		for received.Load() < 400 {
 			if _, _, err := fast.tryRead(10 * time.Second); err != nil {
 				return
 			}
-			received++
+			received.Add(1)
 		}
 	}()
 	payload := protocol.Payload{Type: protocol.Binary, Data: bytes.Repeat([]byte{7}, 64<<10)}
 	// A fan-out that waited on the slow consumer's socket would take at least the write timeout.
+	// The sender stays within 32 messages of the fast consumer, which a reader that keeps up does
+	// (under -race a burst of 400 could outrun it and make it a slow consumer too).
 	var slowest time.Duration
-	for range 400 {
+	for i := range 400 {
+		for int64(i)-received.Load() > 32 {
+			select {
+			case <-done:
+				t.Fatalf("fast consumer stopped after %d of 400", received.Load())
+			case <-time.After(time.Millisecond):
+			}
+		}
 		start := time.Now()
 		if err := e.gw.SendToGroup(t.Context(), "chat", "g", payload, SendOptions{}); err != nil {
 			t.Fatal(err)
@@ -113,8 +125,8 @@ func TestSlowConsumerDisconnectedFanoutContinues(t *testing.T) {
 		t.Fatalf("one fan-out took %v: it waited for the slow consumer", slowest)
 	}
 	<-done
-	if received != 400 {
-		t.Fatalf("fast consumer received %d of 400", received)
+	if n := received.Load(); n != 400 {
+		t.Fatalf("fast consumer received %d of 400", n)
 	}
 	eventually(t, "slow consumer disconnected", func() bool { return e.gw.Connections("chat") == 1 })
 }
