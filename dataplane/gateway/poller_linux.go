@@ -4,7 +4,9 @@ package gateway
 
 import (
 	"net"
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,8 +16,15 @@ import (
 // measured with 10,000 idle connections). Each socket is registered one-shot: an event starts one
 // read session for that transport, which re-arms the socket when it is done. The Go runtime polls the
 // same descriptors on its own; a second epoll registration is independent of it.
+//
+// The epoll descriptor is itself pollable, so run parks in the Go runtime's netpoller until it is
+// readable and then collects events without blocking. Waiting in a blocking epoll_wait instead held
+// an OS thread in a syscall, and with one CPU (GOMAXPROCS=1) the read sessions it started waited for
+// the runtime to take the processor back from that thread.
 type poller struct {
 	epfd int
+	file *os.File // owns epfd
+	raw  syscall.RawConn
 
 	mu    sync.Mutex
 	conns map[int]*transport // by descriptor
@@ -26,7 +35,17 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poller{epfd: fd, conns: map[int]*transport{}}, nil
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return nil, err
+	}
+	file := os.NewFile(uintptr(fd), "epoll") // non-blocking: registered with the runtime's netpoller
+	raw, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		return nil, err
+	}
+	return &poller{epfd: fd, file: file, raw: raw, conns: map[int]*transport{}}, nil
 }
 
 // add registers t when its socket is a plain TCP socket (TLS buffers decrypted bytes where epoll cannot
@@ -75,24 +94,32 @@ func (p *poller) remove(t *transport) {
 // run dispatches events until close; each ready transport gets a read session.
 func (p *poller) run() {
 	events := make([]unix.EpollEvent, 256)
-	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return // closed
-		}
-		p.mu.Lock()
-		for _, ev := range events[:n] {
-			t := p.conns[int(ev.Fd)]
-			if t != nil && t.rstate.CompareAndSwap(readerIdle, readerReading) {
-				go t.session()
+	// Read calls the function until it reports done, parking between calls until epfd is readable.
+	_ = p.raw.Read(func(uintptr) bool {
+		for {
+			n, err := unix.EpollWait(p.epfd, events, 0)
+			if err == unix.EINTR {
+				continue
 			}
+			if err != nil || n == 0 {
+				return err != nil // nothing ready: park; an error means closed
+			}
+			p.dispatch(events[:n])
 		}
-		p.mu.Unlock()
+	})
+}
+
+// dispatch starts a read session for each ready transport.
+func (p *poller) dispatch(events []unix.EpollEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range events {
+		t := p.conns[int(ev.Fd)]
+		if t != nil && t.rstate.CompareAndSwap(readerIdle, readerReading) {
+			go t.session()
+		}
 	}
 }
 
 // close stops run. Transports still registered keep working once their reader is woken by a close.
-func (p *poller) close() { _ = unix.Close(p.epfd) }
+func (p *poller) close() { _ = p.file.Close() }
