@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -44,13 +45,14 @@ func CacheOptions() cache.Options {
 	}
 	ours := cache.ByObject{Label: labels.NewSelector().Add(*instance)}
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}:            ours,
-		&corev1.Service{}:               ours,
-		&corev1.ServiceAccount{}:        ours,
-		&rbacv1.Role{}:                  ours,
-		&rbacv1.RoleBinding{}:           ours,
-		&policyv1.PodDisruptionBudget{}: ours,
-		&corev1.ConfigMap{}:             {Label: labels.SelectorFromSet(labels.Set{v1alpha1.ComponentLabel: v1alpha1.ComponentHubConfig})},
+		&appsv1.Deployment{}:                     ours,
+		&corev1.Service{}:                        ours,
+		&corev1.ServiceAccount{}:                 ours,
+		&rbacv1.Role{}:                           ours,
+		&rbacv1.RoleBinding{}:                    ours,
+		&policyv1.PodDisruptionBudget{}:          ours,
+		&autoscalingv2.HorizontalPodAutoscaler{}: ours,
+		&corev1.ConfigMap{}:                      {Label: labels.SelectorFromSet(labels.Set{v1alpha1.ComponentLabel: v1alpha1.ComponentHubConfig})},
 	}}
 }
 
