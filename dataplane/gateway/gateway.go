@@ -96,6 +96,7 @@ type Gateway struct {
 	metrics metrics
 	bp      backplane.Backplane
 	poller  atomic.Pointer[poller] // set while Run runs: idle connections wait here, not in a goroutine
+	flush   *flusher               // writes polled transports' queues
 	origin  uint64                 // this process, in message IDs
 	msgSeq  atomic.Uint64          // message IDs
 
@@ -121,7 +122,7 @@ type hub struct {
 // New returns a Gateway. Call Run to start keepalive.
 func New(o Options) *Gateway {
 	o.setDefaults()
-	g := &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, bp: o.Backplane, hubs: map[string]*hub{}}
+	g := &Gateway{opts: o, log: o.Logger, metrics: metrics{o.Observer}, bp: o.Backplane, hubs: map[string]*hub{}, flush: newFlusher()}
 	var origin [8]byte
 	_, _ = rand.Read(origin[:])
 	g.origin = binary.LittleEndian.Uint64(origin[:])

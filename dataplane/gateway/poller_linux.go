@@ -67,7 +67,7 @@ func (p *poller) add(t *transport) bool {
 	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev) != nil {
 		return false
 	}
-	t.fd, t.polled = fd, true
+	t.fd, t.polled, t.raw = fd, true, raw
 	p.mu.Lock()
 	p.conns[fd] = t
 	p.mu.Unlock()
@@ -123,3 +123,41 @@ func (p *poller) dispatch(events []unix.EpollEvent) {
 
 // close stops run. Transports still registered keep working once their reader is woken by a close.
 func (p *poller) close() { _ = p.file.Close() }
+
+// maxIovecs is the kernel's limit on buffers in one writev (IOV_MAX).
+const maxIovecs = 1024
+
+// writeNow writes bufs without waiting for the socket and returns how many bytes it wrote: fewer than
+// all when the socket is full, which is not an error.
+func (t *transport) writeNow(bufs net.Buffers) (int, error) {
+	written := 0
+	var werr error
+	err := t.raw.Write(func(fd uintptr) bool {
+		for i := 0; i < len(bufs); {
+			chunk := bufs[i:min(len(bufs), i+maxIovecs)]
+			n, err := unix.Writev(int(fd), chunk)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return true
+			case err != nil:
+				werr = err
+				return true
+			}
+			written += n
+			for _, b := range chunk {
+				n -= len(b)
+			}
+			if n < 0 {
+				return true // the socket took part of the chunk
+			}
+			i += len(chunk)
+		}
+		return true // never wait for the socket: the caller hands the rest to a writer goroutine
+	})
+	if err != nil {
+		return written, err
+	}
+	return written, werr
+}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -21,6 +22,8 @@ type transport struct {
 	closeOnce sync.Once
 
 	writeDeadline int64 // unix nanoseconds; the writer's own (one writer at a time)
+	// raw writes without blocking, for the flusher; nil when the transport is not polled.
+	raw syscall.RawConn
 
 	// Reader state: a message being assembled from fragments (it may span read sessions), and for a
 	// polled transport its descriptor and whether a session runs (readerIdle, readerReading, readerEnded).
@@ -43,8 +46,9 @@ type outFrame struct {
 
 func (f *outFrame) size() int { return len(f.head) + len(f.body) + len(f.tail) }
 
-// outQueue is a transport's bounded outbound queue, drained by at most one writer goroutine that
-// exists only while there is something to write, so an idle connection costs no goroutine here.
+// outQueue is a transport's bounded outbound queue, drained by at most one writer at a time (writing):
+// a flusher's turn (polled transports) or a writer goroutine, which exists only while there is
+// something to write, so an idle connection costs no goroutine here.
 type outQueue struct {
 	mu      sync.Mutex
 	items   []outFrame
@@ -97,7 +101,11 @@ func (t *transport) enqueue(f outFrame, force bool) enqueueResult {
 	q.writing = true
 	q.mu.Unlock()
 	if start {
-		go t.writeLoop()
+		if t.raw != nil {
+			t.c.g.flush.schedule(t)
+		} else {
+			go t.writeLoop()
+		}
 	}
 	return enqueued
 }
@@ -197,6 +205,77 @@ func (t *transport) refreshWriteDeadline(now int64) {
 	}
 	t.writeDeadline = now + timeout
 	_ = t.nc.SetWriteDeadline(time.Unix(0, t.writeDeadline))
+}
+
+// writeReady is a flusher's turn as t's writer: it writes what is queued without blocking and stops
+// being the writer when the queue is empty. Frames the socket cannot take now, and a closed queue's
+// last frame, go to a writer goroutine (writeLoop). bufs is the caller's scratch, returned for reuse.
+func (t *transport) writeReady(bufs net.Buffers) net.Buffers {
+	q := &t.out
+	q.mu.Lock()
+	if q.closed || len(q.items) == 0 {
+		q.mu.Unlock()
+		go t.writeLoop()
+		return bufs
+	}
+	batch := q.items
+	q.items, q.bytes = nil, 0
+	q.mu.Unlock()
+
+	now := time.Now().UnixNano()
+	bufs = bufs[:0]
+	n, total := 0, 0
+	for i := range batch {
+		f := &batch[i]
+		if f.expires != 0 && now > f.expires {
+			continue
+		}
+		bufs = appendNonEmpty(bufs, f.head, f.body, f.tail)
+		total += f.size()
+		n++
+	}
+	clear(batch)
+	putFrames(batch)
+	written, err := t.writeNow(bufs)
+	if written > 0 {
+		t.c.g.metrics.written(t.c, n, int64(written))
+	}
+	switch {
+	case err != nil:
+		clear(bufs)
+		t.writeFailed(err)
+		return bufs
+	case written < total:
+		// The socket is full: the rest, as one frame, goes first, and a writer goroutine waits.
+		rest := make([]byte, 0, total-written)
+		for _, b := range bufs {
+			skip := min(written, len(b))
+			written -= skip
+			rest = append(rest, b[skip:]...)
+		}
+		q.mu.Lock()
+		items := (*framesPool.Get().(*[]outFrame))[:0]
+		items = append(items, outFrame{head: rest})
+		items = append(items, q.items...)
+		putFrames(q.items)
+		q.items = items
+		q.bytes += len(rest)
+		q.mu.Unlock()
+		clear(bufs)
+		go t.writeLoop()
+		return bufs
+	}
+	clear(bufs)
+	q.mu.Lock()
+	if len(q.items) == 0 && !q.closed {
+		q.writing = false
+		q.mu.Unlock()
+		return bufs
+	}
+	q.mu.Unlock()
+	// More arrived meanwhile (or the queue closed): stay the writer, behind the others.
+	t.c.g.flush.schedule(t)
+	return bufs
 }
 
 func appendNonEmpty(bufs net.Buffers, parts ...[]byte) net.Buffers {

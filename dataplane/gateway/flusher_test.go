@@ -1,0 +1,37 @@
+package gateway
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/kwps/kwps/dataplane/protocol"
+)
+
+// A consumer that stops reading for a while fills its socket: the flusher's non-blocking write then
+// takes part of a frame, and a writer goroutine writes the rest. The consumer still gets every
+// message whole and in order.
+func TestFullSocketLosesNothing(t *testing.T) {
+	e := newEnv(t, func(o *Options) {
+		o.MaxQueueBytes = 32 << 20
+		o.WriteTimeout = 10 * time.Second
+	})
+	c := e.dial(e.url("chat", e.token("chat", "u", nil, []string{"g"}))) // a simple client in group g
+	const n, size = 64, 128 << 10                                        // 8 MiB: more than loopback's socket buffers
+	for i := range n {
+		payload := protocol.Payload{Type: protocol.Binary, Data: bytes.Repeat([]byte{byte(i)}, size)}
+		if err := e.gw.SendToGroup(t.Context(), "chat", "g", payload, SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the socket stays full a while
+	for i := range n {
+		data, _, err := c.tryRead(10 * time.Second)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := bytes.Repeat([]byte{byte(i)}, size); !bytes.Equal(data, want) {
+			t.Fatalf("message %d: %d bytes, first %v; want %d bytes of %d", i, len(data), data[:min(4, len(data))], size, i)
+		}
+	}
+}
