@@ -46,11 +46,6 @@ func (r *runner) slowRun(ctx context.Context, scenario string, sys system.System
 		return err
 	}
 	defer healthy.Close()
-	stalled, err := r.open(ctx, sys, stalledN, func(i int) (int, system.Member) { return member(healthyN + i) }, nil)
-	if err != nil {
-		return err
-	}
-	defer stalled.Close()
 	sender, err := wsclient.Open(ctx, 1, 1, func(ctx context.Context, _ int) (*wsclient.Conn, error) {
 		return sys.Dial(ctx, 0, system.Member{User: "sender"}, discard)
 	})
@@ -63,12 +58,20 @@ func (r *runner) slowRun(ctx context.Context, scenario string, sys system.System
 		fanout: healthyN, slots: 1, workers: 1, rec: rec, heal: healthy.Heal,
 		send: func(_ context.Context, step uint32, _ int) error { return sender.Conn(0).Send(frame, step) },
 	}
+	inRate := r.prof.SlowRate / float64(g)
+	// The same healthy members at the same rate before any stalled member joins: the reference.
+	base := r.st.step(ctx, l, inRate*float64(healthyN), r.prof.SlowWindow/3)
+
+	stalled, err := r.open(ctx, sys, stalledN, func(i int) (int, system.Member) { return member(healthyN + i) }, nil)
+	if err != nil {
+		return err
+	}
+	defer stalled.Close()
 	proc := sys.Processes()[0]
 	rssBefore, err := proc.RSS()
 	if err != nil {
 		return err
 	}
-	inRate := r.prof.SlowRate / float64(g)
 	res := r.st.step(ctx, l, inRate*float64(healthyN), r.prof.SlowWindow)
 	rssAfter, err := proc.RSS()
 	if err != nil {
@@ -93,9 +96,18 @@ func (r *runner) slowRun(ctx context.Context, scenario string, sys system.System
 		return err
 	}
 	name := sys.Name()
+	if base.p99ok {
+		r.table.Add(scenario, name, "healthy members' p99, none stalled", ms(base.p99), report.Millis, 0,
+			"the same members and rate before the stalled ones join")
+	} else {
+		r.table.Fail(scenario, name, "healthy members' p99, none stalled", "over 1% of deliveries lost: "+base.String())
+	}
 	if res.p99ok {
-		r.table.Add(scenario, name, "healthy members' p99", ms(res.p99), report.Millis, 0,
-			fmt.Sprintf("%.1f%% delivered, %d healthy dropped", 100*float64(res.arrived)/float64(max(res.expected, 1)), res.dropped))
+		note := fmt.Sprintf("%.1f%% delivered, %d healthy dropped", 100*float64(res.arrived)/float64(max(res.expected, 1)), res.dropped)
+		if base.p99ok && base.p99 > 0 {
+			note += fmt.Sprintf("; %.2fx the p99 with none stalled", float64(res.p99)/float64(base.p99))
+		}
+		r.table.Add(scenario, name, "healthy members' p99", ms(res.p99), report.Millis, 0, note)
 	} else {
 		r.table.Fail(scenario, name, "healthy members' p99", "over 1% of deliveries lost: "+res.String())
 	}
