@@ -118,10 +118,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each.
 ##@ Benchmark
 
 .PHONY: bench
-bench: build ## Run the benchmark suite (test/bench, under 10 min): kwps, the Centrifuge peer and a bare baseline; writes test/bench/RESULTS.md and the table in test/bench/README.md. BENCH_FLAGS adds flags.
+bench: build ## Run the benchmark suite (test/bench, under 10 min): kwps, the Centrifuge peer and a bare baseline; writes test/bench/RESULTS.md and the table in test/bench/README.md and README.md. BENCH_FLAGS adds flags.
 	$(GO) build -o $(LOCALBIN)/kwps-bench ./test/bench/cmd/kwps-bench
 	$(LOCALBIN)/kwps-bench -kwps $(KWPS) -peer-src $(CURDIR)/../shared/bench/centrifuge-peer \
-	  -out test/bench/RESULTS.md -readme test/bench/README.md -profile-dir $(LOCALBIN)/bench-profiles $(BENCH_FLAGS)
+	  -out test/bench/RESULTS.md -readme test/bench/README.md,README.md -profile-dir $(LOCALBIN)/bench-profiles $(BENCH_FLAGS)
 
 ##@ Helm chart
 

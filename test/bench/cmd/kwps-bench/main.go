@@ -67,7 +67,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("kwps-bench", flag.ContinueOnError)
 	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario tiny (seconds): proves the tool, measures nothing")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
-	fs.StringVar(&o.readme, "readme", "", "replace the section between <!-- bench:begin --> and <!-- bench:end --> of this file with the report")
+	fs.StringVar(&o.readme, "readme", "", "replace the section between <!-- bench:begin --> and <!-- bench:end --> of these files (comma-separated) with the report")
 	fs.StringVar(&o.kwps, "kwps", envOr("KWPS_BIN", "bin/kwps"), "kwps binary (env KWPS_BIN)")
 	fs.StringVar(&o.peerSrc, "peer-src", envOr("KWPS_BENCH_PEER_SRC", "../shared/bench/centrifuge-peer"), "source of the Centrifuge peer, built with go build (env KWPS_BENCH_PEER_SRC)")
 	fs.StringVar(&o.peerBin, "peer-bin", "", "a built Centrifuge peer (instead of -peer-src)")
@@ -113,9 +113,11 @@ func run(args []string) error {
 		}
 	}
 	if o.readme != "" && runErr == nil {
-		// The README holds the report under a heading of its own: one level deeper.
-		if err := report.ReplaceSection(o.readme, strings.Replace(md, "## ", "### ", 1)); err != nil {
-			return err
+		// A README holds the report under a heading of its own: one level deeper.
+		for _, readme := range strings.Split(o.readme, ",") {
+			if err := report.ReplaceSection(readme, strings.Replace(md, "## ", "### ", 1)); err != nil {
+				return err
+			}
 		}
 	}
 	return runErr
