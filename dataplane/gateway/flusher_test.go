@@ -10,11 +10,12 @@ import (
 
 // A consumer that stops reading for a while fills its socket: the flusher's non-blocking write then
 // takes part of a frame, and a writer goroutine writes the rest. The consumer still gets every
-// message whole and in order.
+// message whole and in order, and the writer's deadline does not outlive it: a message sent after
+// a quiet spell longer than the write timeout still goes out.
 func TestFullSocketLosesNothing(t *testing.T) {
 	e := newEnv(t, func(o *Options) {
 		o.MaxQueueBytes = 32 << 20
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = time.Second
 	})
 	c := e.dial(e.url("chat", e.token("chat", "u", nil, []string{"g"}))) // a simple client in group g
 	const n, size = 64, 128 << 10                                        // 8 MiB: more than loopback's socket buffers
@@ -33,5 +34,12 @@ func TestFullSocketLosesNothing(t *testing.T) {
 		if want := bytes.Repeat([]byte{byte(i)}, size); !bytes.Equal(data, want) {
 			t.Fatalf("message %d: %d bytes, first %v; want %d bytes of %d", i, len(data), data[:min(4, len(data))], size, i)
 		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := e.gw.SendToGroup(t.Context(), "chat", "g", protocol.Payload{Type: protocol.Text, Data: []byte("later")}, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := c.tryRead(5 * time.Second); err != nil || string(data) != "later" {
+		t.Fatalf("after a quiet spell: %q, %v", data, err)
 	}
 }

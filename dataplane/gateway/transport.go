@@ -236,6 +236,10 @@ func (t *transport) writeReady(bufs net.Buffers) net.Buffers {
 	}
 	clear(batch)
 	putFrames(batch)
+	if t.writeDeadline != 0 {
+		// A writer goroutine set a deadline once: expired, it would fail this write too.
+		t.refreshWriteDeadline(now)
+	}
 	written, err := t.writeNow(bufs)
 	if written > 0 {
 		t.c.g.metrics.written(t.c, n, int64(written))
