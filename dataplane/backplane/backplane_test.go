@@ -342,9 +342,9 @@ func testRequestTimeout(t *testing.T, c cluster) {
 	waitReceivers(t, asker, "q", 3)
 
 	const timeout = 300 * time.Millisecond
+	start := time.Now() // before the deadline is set, so that elapsed cannot fall short of it
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	start := time.Now()
 	replies, n, err := asker.Request(ctx, "q", []byte("who"))
 	elapsed := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) || n != 3 || len(replies) != 2 {
