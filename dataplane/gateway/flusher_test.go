@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,5 +42,23 @@ func TestFullSocketLosesNothing(t *testing.T) {
 	}
 	if data, _, err := c.tryRead(5 * time.Second); err != nil || string(data) != "later" {
 		t.Fatalf("after a quiet spell: %q, %v", data, err)
+	}
+}
+
+// A client whose socket is open is already in its groups: a send right after the handshake reaches
+// it. (The upgrade response is held until the connection is registered; a simple client gets no
+// connected message to wait for.)
+func TestOpenSocketIsReachable(t *testing.T) {
+	e := newEnv(t)
+	for i := range 50 {
+		group := fmt.Sprintf("g%d", i)
+		c := e.dial(e.url("chat", e.token("chat", "u", nil, []string{group})))
+		if err := e.gw.SendToGroup(t.Context(), "chat", group, protocol.Payload{Type: protocol.Text, Data: []byte(group)}, SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if data, _, err := c.tryRead(5 * time.Second); err != nil || string(data) != group {
+			t.Fatalf("client %d: %q, %v", i, data, err)
+		}
+		_ = c.conn.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,37 @@ func (t *transport) enqueue(f outFrame, force bool) enqueueResult {
 	}
 	return enqueued
 }
+
+// hold makes the queue take frames without writing them, until sendHeld.
+func (t *transport) hold() {
+	t.out.mu.Lock()
+	t.out.writing = true
+	t.out.mu.Unlock()
+}
+
+// sendHeld writes first (the upgrade response) and then lets the writer take over what was queued
+// meanwhile.
+func (t *transport) sendHeld(first []byte) {
+	if !writeUpgradeResponse(t.nc, first) {
+		t.writeFailed(errUpgradeResponse)
+		return
+	}
+	q := &t.out
+	q.mu.Lock()
+	if len(q.items) == 0 && !q.closed {
+		q.writing = false
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	if t.raw != nil {
+		t.c.g.flush.schedule(t)
+	} else {
+		go t.writeLoop()
+	}
+}
+
+var errUpgradeResponse = errors.New("writing the upgrade response failed")
 
 // finish queues a last frame (a close frame, or nil for none), refuses anything after it, and lets the
 // writer end the write side once everything before it is written.

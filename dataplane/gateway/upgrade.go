@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
@@ -235,7 +237,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		http.Error(w, "The service is shutting down; reconnect.", http.StatusServiceUnavailable)
 		return
 	}
-	nc, reader, ok := g.upgrade(w, r, a.subprotocol)
+	nc, reader, resp, ok := g.upgradeHeld(w, r, a.subprotocol)
 	if !ok {
 		return
 	}
@@ -245,6 +247,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 		perms: a.perms, state: a.state,
 	}
 	t := newTransport(c, nc, reader)
+	t.hold() // frames queue up behind the upgrade response, which is sent once the connection is in place
 	c.cur.Store(t)
 	now := time.Now()
 	c.lastRead.Store(now.UnixNano())
@@ -257,6 +260,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 	if c.kind != protocol.Raw {
 		c.send(outFrame{head: c.connectedFrame()})
 	}
+	t.sendHeld(resp)
 	g.metrics.opened(c)
 	if g.log.Enabled(r.Context(), slog.LevelDebug) {
 		g.log.Debug("connection opened", "hub", c.hub.name, "connectionId", c.id, "userId", c.userID, "protocol", protocolLabel(c))
@@ -268,21 +272,63 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, cfg *hubconfig.
 // upgrade completes the WebSocket handshake, echoing subprotocol when not empty, and returns the socket
 // and a reader that first replays what the HTTP server had buffered.
 func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (net.Conn, *prefixedConn, bool) {
+	nc, reader, resp, ok := g.upgradeHeld(w, r, subprotocol)
+	if ok && !writeUpgradeResponse(nc, resp) {
+		_ = nc.Close()
+		return nil, nil, false
+	}
+	return nc, reader, ok
+}
+
+// upgradeHeld is upgrade without sending the upgrade response: the caller sends resp
+// (writeUpgradeResponse) once the connection is in place, so that a client that sees its socket open
+// is already reachable.
+func (g *Gateway) upgradeHeld(w http.ResponseWriter, r *http.Request, subprotocol string) (net.Conn, *prefixedConn, []byte, bool) {
 	u := ws.HTTPUpgrader{
 		Protocol: func(p string) bool { return subprotocol != "" && p == subprotocol },
 		Timeout:  10 * time.Second,
 	}
-	nc, rw, _, err := u.Upgrade(r, w)
+	hw := &heldResponse{ResponseWriter: w}
+	nc, rw, _, err := u.Upgrade(r, hw)
 	if err != nil {
 		g.log.Debug("upgrade failed", "error", err)
-		return nil, nil, false
+		if nc != nil { // hijacked: the error response is held too
+			_ = writeUpgradeResponse(nc, hw.resp.Bytes())
+			_ = nc.Close()
+		}
+		return nil, nil, nil, false
 	}
 	reader := &prefixedConn{Conn: nc}
 	if n := rw.Reader.Buffered(); n > 0 {
 		buffered, _ := rw.Peek(n)
 		reader.buffered = append([]byte(nil), buffered...)
 	}
-	return nc, reader, true
+	return nc, reader, hw.resp.Bytes(), true
+}
+
+// writeUpgradeResponse sends a held upgrade response, bounded by a deadline.
+func writeUpgradeResponse(nc net.Conn, resp []byte) bool {
+	_ = nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := nc.Write(resp)
+	_ = nc.SetWriteDeadline(time.Time{})
+	return err == nil
+}
+
+// heldResponse is a ResponseWriter whose hijacked connection writes into resp instead of the socket:
+// the upgrader writes its response there, to be sent later.
+type heldResponse struct {
+	http.ResponseWriter
+	resp bytes.Buffer
+}
+
+// Hijack implements http.Hijacker.
+func (h *heldResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	rw.Writer = bufio.NewWriterSize(&h.resp, 512)
+	return nc, rw, nil
 }
 
 // register makes the connection reachable by ID, user and group.
