@@ -104,16 +104,7 @@ func foldsTo(key []byte, name string) bool {
 
 // object scans an object; with fields (the top level) it records the request's members there.
 func (s *jsonScanner) object(fields *jsonFields) {
-	s.depth++
-	if s.depth > MaxJSONDepth {
-		s.fail("nested deeper than %d levels", MaxJSONDepth)
-		return
-	}
-	s.i++ // '{'
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		s.depth--
+	if !s.open('}') {
 		return
 	}
 	for s.err == nil {
@@ -147,19 +138,7 @@ func (s *jsonScanner) object(fields *jsonFields) {
 			fields.set(key, s.b[vStart:s.i])
 		}
 		s.space()
-		if s.i >= len(s.b) {
-			s.syntax()
-			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.syntax()
+		if !s.next('}') {
 			return
 		}
 	}
@@ -200,16 +179,7 @@ func (s *jsonScanner) literal(lit string) {
 }
 
 func (s *jsonScanner) array() {
-	s.depth++
-	if s.depth > MaxJSONDepth {
-		s.fail("nested deeper than %d levels", MaxJSONDepth)
-		return
-	}
-	s.i++ // '['
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.depth--
+	if !s.open(']') {
 		return
 	}
 	for s.err == nil {
@@ -219,22 +189,48 @@ func (s *jsonScanner) array() {
 		if s.err != nil {
 			return
 		}
-		if s.i >= len(s.b) {
-			s.syntax()
-			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.syntax()
+		if !s.next(']') {
 			return
 		}
 	}
+}
+
+// open enters the object or array at s.i, which ends with end. It reports whether members follow:
+// false for an empty one (consumed) and when too deep.
+func (s *jsonScanner) open(end byte) bool {
+	s.depth++
+	if s.depth > MaxJSONDepth {
+		s.fail("nested deeper than %d levels", MaxJSONDepth)
+		return false
+	}
+	s.i++ // '{' or '['
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == end {
+		s.i++
+		s.depth--
+		return false
+	}
+	return true
+}
+
+// next reads what follows a member (after space): a comma, for another member (true), or end, which
+// leaves the object or array (false). Anything else is a syntax error.
+func (s *jsonScanner) next(end byte) bool {
+	if s.i >= len(s.b) {
+		s.syntax()
+		return false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true
+	case end:
+		s.i++
+		s.depth--
+	default:
+		s.syntax()
+	}
+	return false
 }
 
 // str scans a string (s.i at its opening quote) and reports whether it holds escapes.
