@@ -102,13 +102,32 @@ func (t *transport) enqueue(f outFrame, force bool) enqueueResult {
 	q.writing = true
 	q.mu.Unlock()
 	if start {
-		if t.raw != nil {
-			t.c.g.flush.schedule(t)
-		} else {
-			go t.writeLoop()
-		}
+		t.startWriter()
 	}
 	return enqueued
+}
+
+// startWriter hands the queue, whose writer the caller has just become, to a flusher (polled
+// transports) or to a writer goroutine.
+func (t *transport) startWriter() {
+	if t.raw != nil {
+		t.c.g.flush.schedule(t)
+	} else {
+		go t.writeLoop()
+	}
+}
+
+// stopWriting gives up being the queue's writer when nothing is left to write and the queue is open,
+// and reports whether it did.
+func (t *transport) stopWriting() bool {
+	q := &t.out
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 || q.closed {
+		return false
+	}
+	q.writing = false
+	return true
 }
 
 // hold makes the queue take frames without writing them, until sendHeld.
@@ -125,18 +144,8 @@ func (t *transport) sendHeld(first []byte) {
 		t.writeFailed(errUpgradeResponse)
 		return
 	}
-	q := &t.out
-	q.mu.Lock()
-	if len(q.items) == 0 && !q.closed {
-		q.writing = false
-		q.mu.Unlock()
-		return
-	}
-	q.mu.Unlock()
-	if t.raw != nil {
-		t.c.g.flush.schedule(t)
-	} else {
-		go t.writeLoop()
+	if !t.stopWriting() {
+		t.startWriter()
 	}
 }
 
@@ -200,16 +209,8 @@ func (t *transport) writeLoop() {
 		q.mu.Unlock()
 
 		now := time.Now().UnixNano()
-		bufs = bufs[:0]
-		n := 0
-		for i := range batch {
-			f := &batch[i]
-			if f.expires != 0 && now > f.expires {
-				continue
-			}
-			bufs = appendNonEmpty(bufs, f.head, f.body, f.tail)
-			n++
-		}
+		var n int
+		bufs, n, _ = appendBatch(bufs[:0], batch, now)
 		var err error
 		if len(bufs) > 0 {
 			t.refreshWriteDeadline(now)
@@ -255,17 +256,7 @@ func (t *transport) writeReady(bufs net.Buffers) net.Buffers {
 	q.mu.Unlock()
 
 	now := time.Now().UnixNano()
-	bufs = bufs[:0]
-	n, total := 0, 0
-	for i := range batch {
-		f := &batch[i]
-		if f.expires != 0 && now > f.expires {
-			continue
-		}
-		bufs = appendNonEmpty(bufs, f.head, f.body, f.tail)
-		total += f.size()
-		n++
-	}
+	bufs, n, total := appendBatch(bufs[:0], batch, now)
 	clear(batch)
 	putFrames(batch)
 	if t.writeDeadline != 0 {
@@ -276,19 +267,16 @@ func (t *transport) writeReady(bufs net.Buffers) net.Buffers {
 	if written > 0 {
 		t.c.g.metrics.written(t.c, n, int64(written))
 	}
+	var rest []byte
+	if err == nil && written < total {
+		rest = unwritten(bufs, written, total)
+	}
+	clear(bufs)
 	switch {
 	case err != nil:
-		clear(bufs)
 		t.writeFailed(err)
-		return bufs
-	case written < total:
+	case rest != nil:
 		// The socket is full: the rest, as one frame, goes first, and a writer goroutine waits.
-		rest := make([]byte, 0, total-written)
-		for _, b := range bufs {
-			skip := min(written, len(b))
-			written -= skip
-			rest = append(rest, b[skip:]...)
-		}
 		q.mu.Lock()
 		items := (*framesPool.Get().(*[]outFrame))[:0]
 		items = append(items, outFrame{head: rest})
@@ -297,21 +285,38 @@ func (t *transport) writeReady(bufs net.Buffers) net.Buffers {
 		q.items = items
 		q.bytes += len(rest)
 		q.mu.Unlock()
-		clear(bufs)
 		go t.writeLoop()
-		return bufs
+	case !t.stopWriting():
+		// More arrived meanwhile (or the queue closed): stay the writer, behind the others.
+		t.startWriter()
 	}
-	clear(bufs)
-	q.mu.Lock()
-	if len(q.items) == 0 && !q.closed {
-		q.writing = false
-		q.mu.Unlock()
-		return bufs
-	}
-	q.mu.Unlock()
-	// More arrived meanwhile (or the queue closed): stay the writer, behind the others.
-	t.c.g.flush.schedule(t)
 	return bufs
+}
+
+// appendBatch appends the parts of batch's frames that have not expired by now to bufs, and returns
+// how many frames and bytes that is.
+func appendBatch(bufs net.Buffers, batch []outFrame, now int64) (_ net.Buffers, frames, size int) {
+	for i := range batch {
+		f := &batch[i]
+		if f.expires != 0 && now > f.expires {
+			continue
+		}
+		bufs = appendNonEmpty(bufs, f.head, f.body, f.tail)
+		size += f.size()
+		frames++
+	}
+	return bufs, frames, size
+}
+
+// unwritten copies what follows the first written of bufs' total bytes.
+func unwritten(bufs net.Buffers, written, total int) []byte {
+	rest := make([]byte, 0, total-written)
+	for _, b := range bufs {
+		skip := min(written, len(b))
+		written -= skip
+		rest = append(rest, b[skip:]...)
+	}
+	return rest
 }
 
 func appendNonEmpty(bufs net.Buffers, parts ...[]byte) net.Buffers {
