@@ -72,17 +72,4 @@ func TestDecodeJSONEquivalenceSeeds(t *testing.T) {
 }
 
 // BenchmarkDecodeJSONReference is the decoder DecodeJSON replaced, on the same cases, for comparison.
-func BenchmarkDecodeJSONReference(b *testing.B) {
-	for _, tc := range jsonCases {
-		in := []byte(tc.in)
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(in)))
-			for b.Loop() {
-				if _, err := decodeJSONReference(in); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkDecodeJSONReference(b *testing.B) { benchmarkDecoder(b, decodeJSONReference) }
